@@ -1,0 +1,167 @@
+"""The machine-readable alert document (``schema_version`` "1").
+
+This model is the single source of truth for ``schemas/alert.schema.json``: the schema file is
+generated from it (``make schema``) and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return ["low", "medium", "high", "critical"].index(self.value)
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventSection(_Doc):
+    name: str
+    id: str | None
+    time: str | None = Field(description="ISO 8601 event time (UTC)")
+    region: str | None
+    account: str | None
+    error_code: str | None = None
+    error_message: str | None = None
+    pending_window_days: int | None = None
+    pending_window_is_default: bool | None = None
+    short_window: bool = False
+    requested_key: str | None = Field(default=None, description="keyId exactly as the caller typed it")
+    key_resolved_from: str | None = None
+    event_deletion_date: str | None = Field(
+        default=None, description="deletionDate as CloudTrail displayed it (never parsed)")
+    event_key_state: str | None = None
+    event_version: str | None = None
+
+
+class ActorSection(_Doc):
+    type: str | None
+    arn: str | None
+    account: str | None
+    principal: str | None = Field(default=None, description="role/<name> or user/<name>")
+    session_name: str | None = None
+    invoked_by: str | None = None
+    source_ip: str | None
+    user_agent: str | None
+    via_console: bool
+    mfa: bool | None
+    is_root: bool = False
+    cross_account: bool = False
+
+
+class KeySection(_Doc):
+    arn: str | None
+    id: str | None
+    readable: bool = Field(description="whether DescribeKey succeeded; false means built from the event")
+    aliases: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    state: str | None = None
+    deletion_date: str | None = Field(default=None, description="ISO 8601, from DescribeKey")
+    days_until_deletion: int | None = None
+    pending_window_days: int | None = None
+    manager: str | None = None
+    origin: str | None = None
+    spec: str | None = None
+    usage: str | None = None
+    multi_region: bool | None = None
+    multi_region_role: str | None = None
+    primary_arn: str | None = None
+    replica_arns: list[str] = Field(default_factory=list)
+    creation_date: str | None = None
+    description: str | None = None
+    rotation_enabled: bool | None = None
+
+
+class DependencyItem(_Doc):
+    service: str
+    resource_type: str
+    arn: str | None
+    name: str
+    region: str
+    evidence: str
+
+
+class UncheckedFinder(_Doc):
+    finder: str
+    reason: str
+    region: str | None = None
+
+
+class GrantItem(_Doc):
+    grant_id: str
+    grantee_principal: str | None = None
+    retiring_principal: str | None = None
+    operations: list[str] = Field(default_factory=list)
+    service: str | None = None
+    resource: str | None = Field(default=None, description="resource named by the encryption context")
+    name: str | None = None
+
+
+class UsagePrincipal(_Doc):
+    principal: str
+    calls: int
+    operations: list[str] = Field(default_factory=list)
+    invoked_by: list[str] = Field(default_factory=list)
+    encryption_context: list[str] = Field(default_factory=list)
+    last_seen: str | None = None
+
+
+class UsageEvidence(_Doc):
+    last_usage: str | None = Field(default=None, description="GetKeyLastUsage answer, ISO 8601")
+    last_usage_operation: str | None = None
+    last_usage_note: str | None = None
+    lookback_days: int | None = None
+    events_examined: int = 0
+    principals: list[UsagePrincipal] = Field(default_factory=list)
+
+
+class DependenciesSection(_Doc):
+    complete: bool
+    total: int
+    counts: dict[str, int] = Field(default_factory=dict)
+    items: list[DependencyItem] = Field(default_factory=list)
+    items_omitted: int = 0
+    unchecked: list[UncheckedFinder] = Field(default_factory=list)
+    regions_searched: list[str] = Field(default_factory=list)
+    grants: list[GrantItem] = Field(default_factory=list)
+    usage: UsageEvidence | None = None
+    elapsed_seconds: float | None = None
+
+
+class RemediationSection(_Doc):
+    mode: Literal["off", "dry-run", "enforce"]
+    action: str = Field(description="what was (or in dry-run would have been) done, or 'none'")
+    outcome: str
+    resulting_state: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+
+
+class AlertDocument(_Doc):
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    alert_id: str
+    kind: str = Field(description="alert, resolved, deleted, reminder, tripwire, invalid-event")
+    severity: Severity
+    title: str
+    summary: str
+    event: EventSection
+    actor: ActorSection
+    key: KeySection
+    dependencies: DependenciesSection
+    remediation: RemediationSection
+    next_steps: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    generated_at: str

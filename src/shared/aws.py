@@ -1,0 +1,59 @@
+"""One botocore configuration and a cached, lazily built client factory.
+
+Every component that talks to AWS receives a ``ClientFactory`` (or a client) in its constructor;
+nothing creates a client at import time, so tests can activate moto before the first client exists.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+BOTO_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 5},
+    connect_timeout=3,
+    read_timeout=10,
+    max_pool_connections=32,
+    user_agent_appid="kms-keyguard",
+)
+
+
+class ClientFactory:
+    """Builds one client per (service, region) and hands the same one out afterwards.
+
+    botocore clients are thread-safe once created; creation itself is not, so it is locked.
+    """
+
+    def __init__(self, session: boto3.Session | None = None, config: Config = BOTO_CONFIG) -> None:
+        self._session = session
+        self._config = config
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> boto3.Session:
+        if self._session is None:
+            self._session = boto3.Session()
+        return self._session
+
+    @property
+    def default_region(self) -> str | None:
+        return self.session.region_name
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region)
+        client = self._clients.get(key)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self.session.client(service, region_name=region, config=self._config)
+                    self._clients[key] = client
+        return client
+
+    def clear(self) -> None:
+        with self._lock:
+            self._clients.clear()
