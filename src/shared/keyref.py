@@ -15,7 +15,9 @@ _ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"(?P<resource>key|alias)/(?P<name>.+)$"
 )
-_KEY_ID = re.compile(r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$")
+_KEY_ID = re.compile(
+    r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$"
+)
 
 
 class RefKind(StrEnum):
@@ -67,10 +69,17 @@ def parse_key_reference(raw: str | None) -> KeyReference | None:
     match = _ARN.match(text)
     if match:
         if match["resource"] == "key":
-            return KeyReference(text, RefKind.KEY_ARN, match["name"], match["region"], match["account"],
-                                match["partition"])
-        return KeyReference(text, RefKind.ALIAS_ARN, f"alias/{match['name']}", match["region"],
-                            match["account"], match["partition"])
+            return KeyReference(
+                text, RefKind.KEY_ARN, match["name"], match["region"], match["account"], match["partition"]
+            )
+        return KeyReference(
+            text,
+            RefKind.ALIAS_ARN,
+            f"alias/{match['name']}",
+            match["region"],
+            match["account"],
+            match["partition"],
+        )
     if text.startswith("alias/") and len(text) > len("alias/"):
         return KeyReference(text, RefKind.ALIAS_NAME, text)
     if _KEY_ID.match(text):
@@ -121,8 +130,9 @@ class KeyIdentity:
                 ordered.append(region)
         return ordered
 
-    def matches(self, reference: str | None, resource_region: str | None = None,
-                resource_account: str | None = None) -> bool:
+    def matches(
+        self, reference: str | None, resource_region: str | None = None, resource_account: str | None = None
+    ) -> bool:
         ref = parse_key_reference(reference)
         if ref is None or ref.kind is RefKind.UNKNOWN:
             return False
@@ -132,7 +142,6 @@ class KeyIdentity:
             # Alias names are regional; only aliases in the key's own region are known to us.
             alias_region = ref.region or region
             alias_account = ref.account or account
-            return (alias_account == self.account and alias_region == self.region
-                    and ref.value in self.aliases)
+            return alias_account == self.account and alias_region == self.region and ref.value in self.aliases
         arn = ref.arn(account, region)
         return arn is not None and arn in self.all_key_arns

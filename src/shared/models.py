@@ -134,10 +134,12 @@ class CloudTrailRecord(_Lenient):
     recipient_account_id: str | None = Field(default=None, alias="recipientAccountId")
     session_credential_from_console: bool | None = Field(default=None, alias="sessionCredentialFromConsole")
 
-    _dicts = field_validator("request_parameters", "response_elements", "additional_event_data",
-                             mode="before")(lambda v: _dict_or_none(v))
+    _dicts = field_validator(
+        "request_parameters", "response_elements", "additional_event_data", mode="before"
+    )(lambda v: _dict_or_none(v))
     _bools = field_validator("read_only", "session_credential_from_console", mode="before")(
-        lambda v: _to_bool(v))
+        lambda v: _to_bool(v)
+    )
 
     @field_validator("user_identity", mode="before")
     @classmethod

@@ -1,0 +1,36 @@
+"""Lambda entry point for KMS key events delivered by EventBridge.
+
+Wiring only: observability decorators, settings, one call into the responder, a small receipt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import get_settings
+from shared.observability import logger, metrics, tracer
+from shared.responder import Responder
+
+_responder: Responder | None = None
+
+
+def _default_responder() -> Responder:
+    global _responder
+    if _responder is None:
+        _responder = Responder(get_settings())
+    return _responder
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext, responder: Responder | None = None
+) -> dict[str, Any]:
+    responder = responder or _default_responder()
+    remaining = context.get_remaining_time_in_millis() / 1000 if context else None
+    receipt = responder.handle(event, remaining_seconds=remaining)
+    return receipt.as_dict()

@@ -1,0 +1,181 @@
+"""Re-read the key: DescribeKey, aliases, tags and rotation status into a ``KeySnapshot``.
+
+Never trust the event for the key's current state. Every call is best-effort: a denied or failing
+call becomes a visible note ("tags unavailable: AccessDenied") and the snapshot is still returned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.aws import ClientFactory
+from shared.keyref import KeyIdentity, parse_key_reference
+from shared.observability import logger
+
+ACTIONS: tuple[str, ...] = (
+    "kms:DescribeKey",
+    "kms:ListAliases",
+    "kms:ListResourceTags",
+    "kms:GetKeyRotationStatus",
+)
+
+_SECONDS_PER_DAY = 86_400
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a failed call (never its message text)."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
+@dataclass
+class KeySnapshot:
+    """What is known about the key right now; ``readable`` is False when DescribeKey failed."""
+
+    reference: str
+    region: str
+    readable: bool = False
+    arn: str | None = None
+    key_id: str | None = None
+    state: str | None = None
+    deletion_date: datetime | None = None
+    pending_window_days: int | None = None
+    manager: str | None = None
+    origin: str | None = None
+    spec: str | None = None
+    usage: str | None = None
+    description: str | None = None
+    creation_date: datetime | None = None
+    enabled: bool | None = None
+    multi_region: bool | None = None
+    multi_region_role: str | None = None
+    primary_arn: str | None = None
+    replica_arns: list[str] = field(default_factory=list)
+    aliases: list[str] | None = None
+    tags: dict[str, str] | None = None
+    rotation_enabled: bool | None = None
+    unavailable: dict[str, str] = field(default_factory=dict)  # part -> error code
+
+    @property
+    def is_customer_managed(self) -> bool:
+        return self.manager == "CUSTOMER"
+
+    def days_until_deletion(self, now: datetime) -> int | None:
+        if self.deletion_date is None:
+            return None
+        seconds = (self.deletion_date - now).total_seconds()
+        return max(0, math.ceil(seconds / _SECONDS_PER_DAY))
+
+    def identity(self) -> KeyIdentity | None:
+        if not self.arn:
+            return None
+        related = {self.primary_arn, *self.replica_arns} - {None, self.arn}
+        return KeyIdentity(
+            key_arn=self.arn,
+            aliases=frozenset(self.aliases or ()),
+            related_arns=frozenset(arn for arn in related if arn),
+        )
+
+    def notes(self) -> list[str]:
+        labels = {
+            "describe": "key details",
+            "aliases": "aliases",
+            "tags": "tags",
+            "rotation": "rotation status",
+        }
+        return [f"{labels.get(part, part)} unavailable: {code}" for part, code in self.unavailable.items()]
+
+
+class KeyInventory:
+    """Reads one key's current state through an injected client factory."""
+
+    def __init__(self, clients: ClientFactory, clock: Callable[[], datetime] | None = None) -> None:
+        self._clients = clients
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def read(self, reference: str, region: str) -> KeySnapshot:
+        """Snapshot the key named by ``reference`` (any form) in ``region``."""
+        snapshot = KeySnapshot(reference=reference, region=region)
+        kms = self._clients.client("kms", region)
+        try:
+            metadata = kms.describe_key(KeyId=reference)["KeyMetadata"]
+        except (ClientError, BotoCoreError) as exc:
+            snapshot.unavailable["describe"] = error_code(exc)
+            logger.warning("key could not be described", key=reference, error=error_code(exc))
+            ref = parse_key_reference(reference)
+            if ref and not ref.is_alias and ref.arn():
+                snapshot.arn, snapshot.key_id = ref.arn(), ref.value
+            return snapshot
+        self._apply_metadata(snapshot, metadata)
+        snapshot.aliases = self._best_effort(snapshot, "aliases", lambda: self._aliases(kms, snapshot.key_id))
+        snapshot.tags = self._best_effort(snapshot, "tags", lambda: self._tags(kms, snapshot.key_id))
+        if (
+            snapshot.is_customer_managed
+            and snapshot.spec == "SYMMETRIC_DEFAULT"
+            and snapshot.origin != "EXTERNAL"
+        ):
+            snapshot.rotation_enabled = self._best_effort(
+                snapshot,
+                "rotation",
+                lambda: bool(kms.get_key_rotation_status(KeyId=snapshot.key_id)["KeyRotationEnabled"]),
+            )
+        return snapshot
+
+    @staticmethod
+    def _best_effort(snapshot: KeySnapshot, part: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as exc:
+            snapshot.unavailable[part] = error_code(exc)
+            logger.warning("key enrichment degraded", part=part, error=error_code(exc))
+            return None
+
+    @staticmethod
+    def _apply_metadata(snapshot: KeySnapshot, metadata: dict[str, Any]) -> None:
+        snapshot.readable = True
+        snapshot.arn = metadata.get("Arn")
+        snapshot.key_id = metadata.get("KeyId")
+        snapshot.state = metadata.get("KeyState")
+        snapshot.deletion_date = _aware(metadata.get("DeletionDate"))
+        snapshot.pending_window_days = metadata.get("PendingDeletionWindowInDays")
+        snapshot.manager = metadata.get("KeyManager")
+        snapshot.origin = metadata.get("Origin")
+        snapshot.spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec")
+        snapshot.usage = metadata.get("KeyUsage")
+        snapshot.description = metadata.get("Description") or None
+        snapshot.creation_date = _aware(metadata.get("CreationDate"))
+        snapshot.enabled = metadata.get("Enabled")
+        snapshot.multi_region = metadata.get("MultiRegion")
+        config = metadata.get("MultiRegionConfiguration") or {}
+        if config:
+            snapshot.multi_region_role = config.get("MultiRegionKeyType")
+            snapshot.primary_arn = (config.get("PrimaryKey") or {}).get("Arn")
+            snapshot.replica_arns = [r["Arn"] for r in config.get("ReplicaKeys") or [] if r.get("Arn")]
+
+    @staticmethod
+    def _aliases(kms: Any, key_id: str | None) -> list[str]:
+        names: list[str] = []
+        for page in kms.get_paginator("list_aliases").paginate(KeyId=key_id):
+            names.extend(alias["AliasName"] for alias in page.get("Aliases", []) if alias.get("AliasName"))
+        return sorted(names)
+
+    @staticmethod
+    def _tags(kms: Any, key_id: str | None) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        for page in kms.get_paginator("list_resource_tags").paginate(KeyId=key_id):
+            for tag in page.get("Tags", []):
+                tags[str(tag.get("TagKey"))] = str(tag.get("TagValue", ""))
+        return tags
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

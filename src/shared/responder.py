@@ -1,0 +1,505 @@
+"""The responder: event -> parse -> resolve key -> enrich -> find dependencies -> decide -> act -> notify.
+
+Each step is delegated to one collaborator, injected in the constructor so tests (and the CLI) can
+swap any of them. Only a failed delivery propagates: everything else degrades the alert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from shared.alert import (
+    ActorSection,
+    AlertDocument,
+    DependenciesSection,
+    EventSection,
+    KeySection,
+    RemediationSection,
+    Severity,
+    UncheckedFinder,
+)
+from shared.aws import ClientFactory
+from shared.config import Settings
+from shared.dependencies import discover
+from shared.key_inventory import KeyInventory, KeySnapshot
+from shared.keyref import KeyIdentity, parse_key_reference
+from shared.models import CLOUDTRAIL_DETAIL_TYPE, CloudTrailRecord, EventBridgeEvent, event_window
+from shared.observability import logger, metrics
+from shared.policy import SeverityFacts, severity_for
+
+HANDLED_EVENTS = frozenset({"DisableKey", "ScheduleKeyDeletion"})
+
+
+class UnprocessableEvent(ValueError):
+    """The event is not one the responder understands; it is reported, not crashed on."""
+
+
+class Publisher(Protocol):
+    def publish(self, doc: AlertDocument) -> str: ...
+
+
+class Discoverer(Protocol):
+    def __call__(
+        self, identity: KeyIdentity, clients: ClientFactory, *, deadline: float, max_workers: int = ...
+    ) -> DependenciesSection: ...
+
+
+class Remediator(Protocol):
+    def remediate(
+        self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
+    ) -> RemediationSection: ...
+
+
+class NoRemediation:
+    """Remediation switched off: say so in the alert."""
+
+    def __init__(self, mode: str = "off") -> None:
+        self._mode = mode
+
+    def remediate(
+        self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
+    ) -> RemediationSection:
+        return RemediationSection(
+            mode="off", action="none", outcome="remediation is off", resulting_state=snapshot.state
+        )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the handler returns: small, and enough to correlate with logs and the alert."""
+
+    alert_id: str
+    kind: str
+    severity: str
+    key_arn: str | None
+    message_id: str | None
+    dependencies: int
+    remediation: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_record(event: Mapping[str, Any]) -> CloudTrailRecord:
+    """The CloudTrail record inside an EventBridge envelope (or a bare record, as replays send)."""
+    if not isinstance(event, Mapping):
+        raise UnprocessableEvent(f"event is a {type(event).__name__}, not an object")
+    try:
+        if "detail" not in event and "eventName" in event:
+            return CloudTrailRecord.model_validate(event)
+        envelope = EventBridgeEvent.model_validate(event)
+        if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
+            raise UnprocessableEvent(f"unsupported detail-type {envelope.detail_type!r}")
+        record = CloudTrailRecord.model_validate(envelope.detail)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in err["loc"]) or "event" for err in exc.errors()[:5])
+        raise UnprocessableEvent(f"malformed event: invalid or missing {fields}") from None
+    if record.event_source not in (None, "kms.amazonaws.com"):
+        raise UnprocessableEvent(f"not a KMS event (eventSource {record.event_source!r})")
+    if record.aws_region is None and isinstance(event.get("region"), str):
+        record = record.model_copy(update={"aws_region": event["region"]})
+    return record
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _principal(record: CloudTrailRecord) -> str | None:
+    ident = record.user_identity
+    issuer = ident.session_context.session_issuer if ident.session_context else None
+    if ident.type == "AssumedRole":
+        name = (issuer.user_name if issuer else None) or (ident.arn or "").split("/")[1:2]
+        return f"role/{name[0] if isinstance(name, list) and name else name}" if name else None
+    if ident.type == "IAMUser":
+        return f"user/{ident.user_name or (ident.arn or '').rsplit('/', 1)[-1]}"
+    if ident.type == "Root":
+        return "root"
+    if ident.type == "FederatedUser":
+        return f"federated-user/{ident.session_name or ident.principal_id}"
+    if ident.type == "AWSService":
+        return ident.invoked_by
+    if ident.type == "AWSAccount":
+        return f"account/{ident.account_id}"
+    return ident.arn or ident.principal_id
+
+
+def actor_section(record: CloudTrailRecord, key_account: str | None) -> ActorSection:
+    ident = record.user_identity
+    attributes = ident.session_context.attributes if ident.session_context else None
+    account = ident.account_id
+    return ActorSection(
+        type=ident.type,
+        arn=ident.arn,
+        account=account,
+        principal=_principal(record),
+        session_name=ident.session_name,
+        invoked_by=ident.invoked_by,
+        source_ip=record.source_ip_address,
+        user_agent=record.user_agent,
+        via_console=record.via_console,
+        mfa=attributes.mfa_authenticated if attributes else None,
+        is_root=ident.type == "Root",
+        cross_account=bool(account and key_account and account != key_account),
+    )
+
+
+def next_steps(
+    event_name: str, failed: bool, key_id: str | None, region: str | None, state: str | None
+) -> list[str]:
+    """Exact commands for this key and region, in the order an engineer runs them."""
+    target = f"--key-id {key_id} --region {region}" if key_id and region else None
+    steps: list[str] = []
+    if failed:
+        steps.append("No change was made. Check whether the caller should hold this permission.")
+        return steps
+    if (target and state in ("PendingDeletion", "PendingReplicaDeletion")) or (
+        target and event_name == "ScheduleKeyDeletion" and state is None
+    ):
+        steps.append(f"To keep the key: aws kms cancel-key-deletion {target}")
+        steps.append(f"Then re-enable it (cancelling leaves it Disabled): aws kms enable-key {target}")
+    elif target and state == "Disabled":
+        steps.append(f"To restore the key: aws kms enable-key {target}")
+    steps.append(
+        "Check the dependencies listed before approving the change; an approved deletion "
+        "is recorded by tagging the key keyguard:allow-deletion=<change reference>."
+    )
+    return steps
+
+
+class Responder:
+    """Orchestrates one event into one alert; returns a ``Receipt``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: ClientFactory | None = None,
+        *,
+        inventory: KeyInventory | None = None,
+        publisher: Publisher | None = None,
+        discoverer: Discoverer | None = None,
+        remediator: Remediator | None = None,
+        now: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.clients = clients or ClientFactory()
+        self._now = now or (lambda: datetime.now(UTC))
+        self._monotonic = monotonic
+        self.inventory = inventory or KeyInventory(self.clients, clock=self._now)
+        self._publisher = publisher
+        self.discoverer: Discoverer = discoverer or discover
+        self.remediator: Remediator = remediator or NoRemediation()
+
+    @property
+    def publisher(self) -> Publisher:
+        if self._publisher is None:
+            from shared.alerting import SnsPublisher
+
+            region = self.settings.alert_topic_arn.split(":")[3]
+            self._publisher = SnsPublisher(self.clients.client("sns", region), self.settings.alert_topic_arn)
+        return self._publisher
+
+    # ----- entry points --------------------------------------------------------------------
+    def handle(self, event: Mapping[str, Any], remaining_seconds: float | None = None) -> Receipt:
+        """Assess and publish. Raises ``AlertDeliveryError`` only when publishing fails."""
+        doc = self.assess(event, remaining_seconds)
+        message_id = self.publisher.publish(doc)
+        metrics.add_metric(name=f"Alert{doc.severity.value.capitalize()}", unit="Count", value=1)
+        logger.info(
+            "alert published",
+            alert_id=doc.alert_id,
+            severity=doc.severity.value,
+            kind=doc.kind,
+            message_id=message_id,
+            key_arn=doc.key.arn,
+        )
+        return Receipt(
+            alert_id=doc.alert_id,
+            kind=doc.kind,
+            severity=doc.severity.value,
+            key_arn=doc.key.arn,
+            message_id=message_id,
+            dependencies=doc.dependencies.total,
+            remediation=doc.remediation.outcome,
+        )
+
+    def assess(self, event: Mapping[str, Any], remaining_seconds: float | None = None) -> AlertDocument:
+        """Build the alert document for an event without publishing it."""
+        started = self._monotonic()
+        try:
+            record = parse_record(event)
+        except UnprocessableEvent as exc:
+            logger.error("unprocessable event", reason=str(exc))
+            metrics.add_metric(name="UnprocessableEvent", unit="Count", value=1)
+            return self._invalid_event_alert(event, str(exc))
+        return self._assess_record(record, started, remaining_seconds)
+
+    # ----- the main path -------------------------------------------------------------------
+    def _assess_record(
+        self, record: CloudTrailRecord, started: float, remaining_seconds: float | None
+    ) -> AlertDocument:
+        now = self._now()
+        region = record.aws_region or self.clients.default_region or "us-east-1"
+        key_ref, origin, _ = record.resolve_key_arn()
+        notes: list[str] = []
+        if record.event_name not in HANDLED_EVENTS:
+            notes.append(f"{record.event_name} is not an event this responder acts on; reported as seen.")
+        if key_ref is None:
+            notes.append("The event names no key that could be resolved.")
+            snapshot = KeySnapshot(reference=record.requested_key or "", region=region)
+        else:
+            region = key_ref.split(":")[3] or region
+            snapshot = self.inventory.read(key_ref, region)
+        notes.extend(snapshot.notes())
+
+        dependencies = self._dependencies(snapshot, started, remaining_seconds)
+        remediation = (
+            self.remediator.remediate(record, snapshot, dependencies)
+            if not record.failed
+            else RemediationSection(
+                mode=self.settings.remediation_mode.value,
+                action="none",
+                outcome="not needed: the call failed",
+                resulting_state=snapshot.state,
+            )
+        )
+
+        window, window_is_default = event_window(record)
+        scheduled = record.event_name == "ScheduleKeyDeletion" and not record.failed
+        short = scheduled and window < self.settings.short_window_days
+        key_arn = snapshot.arn or key_ref
+        key_account = key_arn.split(":")[4] if key_arn else record.account
+        actor = actor_section(record, key_account)
+        days_left = snapshot.days_until_deletion(now)
+
+        if not snapshot.readable:
+            notes.append("The key could not be read; this alert is built from the event alone.")
+            if record.event_deletion_date and scheduled:
+                notes.append(f"The event reports deletion on '{record.event_deletion_date}' (unverified).")
+        if snapshot.state == "PendingReplicaDeletion":
+            notes.append(
+                "This multi-Region primary key waits for its replicas to be deleted: it has no "
+                "deletion date until the last replica is gone, then its own window starts."
+            )
+        if short:
+            notes.append(
+                f"Short pending window: {window} days (threshold {self.settings.short_window_days})."
+            )
+
+        severity, reasons = severity_for(
+            SeverityFacts(
+                event_name=record.event_name,
+                failed=record.failed,
+                customer_managed=snapshot.is_customer_managed if snapshot.readable else None,
+                dependencies=dependencies.total,
+                discovery_complete=dependencies.complete,
+                days_until_deletion=days_left,
+                short_window=short,
+                actor_is_root=actor.is_root,
+                cross_account=actor.cross_account,
+                danger_averted=remediation.outcome.startswith("cancelled")
+                or remediation.outcome.startswith("re-enabled"),
+            )
+        )
+        notes.append("Severity: " + "; ".join(reasons) + ".")
+
+        key = KeySection(
+            arn=key_arn,
+            id=snapshot.key_id,
+            readable=snapshot.readable,
+            aliases=snapshot.aliases or [],
+            tags=snapshot.tags or {},
+            state=snapshot.state,
+            deletion_date=_iso(snapshot.deletion_date),
+            days_until_deletion=days_left,
+            pending_window_days=snapshot.pending_window_days,
+            manager=snapshot.manager,
+            origin=snapshot.origin,
+            spec=snapshot.spec,
+            usage=snapshot.usage,
+            multi_region=snapshot.multi_region,
+            multi_region_role=snapshot.multi_region_role,
+            primary_arn=snapshot.primary_arn,
+            replica_arns=snapshot.replica_arns,
+            creation_date=_iso(snapshot.creation_date),
+            description=snapshot.description,
+            rotation_enabled=snapshot.rotation_enabled,
+        )
+        event_section = EventSection(
+            name=record.event_name,
+            id=record.event_id,
+            time=_iso(record.event_time),
+            region=record.aws_region,
+            account=record.account,
+            error_code=record.error_code,
+            error_message=record.error_message,
+            pending_window_days=window if record.event_name == "ScheduleKeyDeletion" else None,
+            pending_window_is_default=window_is_default
+            if record.event_name == "ScheduleKeyDeletion"
+            else None,
+            short_window=short,
+            requested_key=record.requested_key,
+            key_resolved_from=origin,
+            event_deletion_date=record.event_deletion_date,
+            event_key_state=record.event_key_state,
+            event_version=record.event_version,
+        )
+        title, summary = self._headline(severity, record, key, actor, dependencies)
+        return AlertDocument(
+            alert_id=record.event_id or self._fingerprint(record.model_dump(mode="json", by_alias=True)),
+            kind="attempt" if record.failed else "alert",
+            severity=severity,
+            title=title,
+            summary=summary,
+            event=event_section,
+            actor=actor,
+            key=key,
+            dependencies=dependencies,
+            remediation=remediation,
+            next_steps=next_steps(
+                record.event_name,
+                record.failed,
+                snapshot.key_id,
+                snapshot.region,
+                snapshot.state if snapshot.readable else None,
+            ),
+            notes=notes,
+            generated_at=_iso(now) or "",
+        )
+
+    def _dependencies(
+        self, snapshot: KeySnapshot, started: float, remaining_seconds: float | None
+    ) -> DependenciesSection:
+        identity = snapshot.identity()
+        if not snapshot.readable or identity is None:
+            return DependenciesSection(
+                complete=False,
+                total=0,
+                unchecked=[UncheckedFinder(finder="all", reason="not searched: the key could not be read")],
+            )
+        if not snapshot.is_customer_managed:
+            return DependenciesSection(
+                complete=False,
+                total=0,
+                unchecked=[
+                    UncheckedFinder(finder="all", reason="not searched: the key is not customer managed")
+                ],
+            )
+        budget = self.settings.discovery_max_seconds
+        if remaining_seconds is not None:
+            elapsed = self._monotonic() - started
+            budget = min(budget, remaining_seconds - elapsed - self.settings.publish_reserve_seconds)
+        if budget <= 0:
+            return DependenciesSection(
+                complete=False,
+                total=0,
+                unchecked=[
+                    UncheckedFinder(
+                        finder="all", reason="not searched: no time left before the Lambda timeout"
+                    )
+                ],
+            )
+        return self.discoverer(
+            identity,
+            self.clients,
+            deadline=self._monotonic() + budget,
+            max_workers=self.settings.discovery_max_workers,
+        )
+
+    @staticmethod
+    def _headline(
+        severity: Severity,
+        record: CloudTrailRecord,
+        key: KeySection,
+        actor: ActorSection,
+        dependencies: DependenciesSection,
+    ) -> tuple[str, str]:
+        label = key.aliases[0] if key.aliases else (key.id or record.requested_key or "unknown key")
+        who = actor.principal or actor.arn or "an unknown caller"
+        if actor.session_name and actor.type == "AssumedRole":
+            who = f"{who} ({actor.session_name})"
+        if record.failed:
+            what = f"failed {record.event_name} ({record.error_code}) on key {label}"
+        elif record.event_name == "ScheduleKeyDeletion":
+            days = key.days_until_deletion
+            when = f"in {days} days" if days is not None else "(date unverified)"
+            if key.state == "PendingReplicaDeletion":
+                when = "once its replicas are deleted"
+            what = f"key {label} scheduled for deletion {when}"
+        elif record.event_name == "DisableKey":
+            what = f"key {label} disabled"
+        else:
+            what = f"{record.event_name} on key {label}"
+        if dependencies.complete:
+            deps = f"{dependencies.total} dependent resources"
+        else:
+            deps = f"at least {dependencies.total} dependent resources (search incomplete)"
+        summary = f"{severity.value.upper()}: {what} by {who}; {deps}"
+        return f"KMS {what}", summary
+
+    def _invalid_event_alert(self, event: Any, reason: str) -> AlertDocument:
+        raw = event if isinstance(event, Mapping) else {"value": repr(event)[:200]}
+        event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        now = self._now()
+        return AlertDocument(
+            alert_id=event_id or self._fingerprint(raw),
+            kind="invalid-event",
+            severity=Severity.MEDIUM,
+            title="kms-keyguard received an event it could not process",
+            summary=f"MEDIUM: unprocessable event reported instead of dropped: {reason}",
+            event=EventSection(
+                name=str(raw.get("detail-type") or "unknown"),
+                id=event_id,
+                time=None,
+                region=raw.get("region") if isinstance(raw.get("region"), str) else None,
+                account=raw.get("account") if isinstance(raw.get("account"), str) else None,
+            ),
+            actor=ActorSection(
+                type=None,
+                arn=None,
+                account=None,
+                source_ip=None,
+                user_agent=None,
+                via_console=False,
+                mfa=None,
+            ),
+            key=KeySection(arn=None, id=None, readable=False),
+            dependencies=DependenciesSection(
+                complete=False,
+                total=0,
+                unchecked=[
+                    UncheckedFinder(finder="all", reason="not searched: the event could not be parsed")
+                ],
+            ),
+            remediation=RemediationSection(
+                mode=self.settings.remediation_mode.value,
+                action="none",
+                outcome="not attempted: the event could not be parsed",
+            ),
+            next_steps=[
+                "Check the EventBridge rule pattern and the event source; the raw event is in the "
+                "function's log under this alert id."
+            ],
+            notes=[reason],
+            generated_at=_iso(now) or "",
+        )
+
+    @staticmethod
+    def _fingerprint(raw: Any) -> str:
+        body = json.dumps(raw, sort_keys=True, default=str).encode()
+        return "sha256-" + hashlib.sha256(body).hexdigest()[:32]
+
+
+def resolve_reference(reference: str, region: str, account: str) -> str | None:
+    """Complete any key reference form to an ARN for the given account and region."""
+    ref = parse_key_reference(reference)
+    return ref.arn(account, region) if ref else None
