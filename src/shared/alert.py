@@ -43,7 +43,8 @@ class EventSection(_Doc):
     requested_key: str | None = Field(default=None, description="keyId exactly as the caller typed it")
     key_resolved_from: str | None = None
     event_deletion_date: str | None = Field(
-        default=None, description="deletionDate as CloudTrail displayed it (never parsed)")
+        default=None, description="deletionDate as CloudTrail displayed it (never parsed)"
+    )
     event_key_state: str | None = None
     event_version: str | None = None
 
