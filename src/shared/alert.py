@@ -128,6 +128,7 @@ class UsageEvidence(_Doc):
     lookback_days: int | None = None
     events_examined: int = 0
     principals: list[UsagePrincipal] = Field(default_factory=list)
+    principals_omitted: int = Field(default=0, description="principals left out of the list (size limit)")
 
 
 class DependenciesSection(_Doc):
@@ -139,6 +140,7 @@ class DependenciesSection(_Doc):
     unchecked: list[UncheckedFinder] = Field(default_factory=list)
     regions_searched: list[str] = Field(default_factory=list)
     grants: list[GrantItem] = Field(default_factory=list)
+    grants_omitted: int = Field(default=0, description="grants left out of the list (size limit)")
     usage: UsageEvidence | None = None
     elapsed_seconds: float | None = None
 
@@ -152,7 +154,7 @@ class RemediationSection(_Doc):
 
 
 class AlertDocument(_Doc):
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["1"] = "1"
     alert_id: str
     kind: str = Field(description="alert, resolved, deleted, reminder, tripwire, invalid-event")
     severity: Severity

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-BOTO_CONFIG = Config(
+BOTO_CONFIG = Config(  # type: ignore[call-arg]  # user_agent_appid is newer than the stubs
     retries={"mode": "adaptive", "max_attempts": 5},
     connect_timeout=3,
     read_timeout=10,
@@ -50,7 +50,7 @@ class ClientFactory:
             with self._lock:
                 client = self._clients.get(key)
                 if client is None:
-                    client = self.session.client(service, region_name=region, config=self._config)
+                    client = self.session.client(service, region_name=region, config=self._config)  # type: ignore[call-overload]
                     self._clients[key] = client
         return client
 

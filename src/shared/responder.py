@@ -423,7 +423,12 @@ class Responder:
         actor: ActorSection,
         dependencies: DependenciesSection,
     ) -> tuple[str, str]:
-        label = key.aliases[0] if key.aliases else (key.id or record.requested_key or "unknown key")
+        requested = record.requested_key or ""
+        named = requested[requested.find("alias/") :] if "alias/" in requested else None
+        if named and named in key.aliases:
+            label = named
+        else:
+            label = key.aliases[0] if key.aliases else (key.id or requested or "unknown key")
         who = actor.principal or actor.arn or "an unknown caller"
         if actor.session_name and actor.type == "AssumedRole":
             who = f"{who} ({actor.session_name})"
@@ -431,7 +436,12 @@ class Responder:
             what = f"failed {record.event_name} ({record.error_code}) on key {label}"
         elif record.event_name == "ScheduleKeyDeletion":
             days = key.days_until_deletion
-            when = f"in {days} days" if days is not None else "(date unverified)"
+            if days is not None:
+                when = f"in {days} days"
+            elif key.readable and key.state:
+                when = f"(the key is now {key.state})"
+            else:
+                when = "(date unverified)"
             if key.state == "PendingReplicaDeletion":
                 when = "once its replicas are deleted"
             what = f"key {label} scheduled for deletion {when}"
@@ -439,7 +449,9 @@ class Responder:
             what = f"key {label} disabled"
         else:
             what = f"{record.event_name} on key {label}"
-        if dependencies.complete:
+        if not key.readable:
+            deps = "dependencies unknown (the key could not be read)"
+        elif dependencies.complete:
             deps = f"{dependencies.total} dependent resources"
         else:
             deps = f"at least {dependencies.total} dependent resources (search incomplete)"

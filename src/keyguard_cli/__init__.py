@@ -1,0 +1,1 @@
+"""kms-keyguard outside Lambda: the local demo, and the ``keyguard`` command line."""

@@ -1,0 +1,153 @@
+"""A small, realistic AWS account inside moto: the local demo and the tests share it.
+
+It holds a production key with an alias, tags and a description, a second key that must never be
+confused with it, resources encrypted with each (named by key id, key ARN and alias), and an alert
+topic with an SQS subscriber from which the published alert is read back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ACCOUNT = "123456789012"  # moto's default account
+SAMPLE_ACCOUNT = "111122223333"
+SAMPLE_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+SAMPLE_MRK_ID = "mrk-1234abcd12ab34cd56ef1234567890ab"
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+
+
+@dataclass
+class World:
+    region: str
+    key_id: str
+    key_arn: str
+    other_key_id: str
+    topic_arn: str
+    queue_url: str
+    resources: list[str] = field(default_factory=list)
+
+    def event(self, name: str) -> dict[str, Any]:
+        """A sample from ``events/`` pointed at this world's key, account and region."""
+        text = (EVENTS_DIR / f"{name}.json").read_text()
+        text = (
+            text.replace(SAMPLE_KEY_ID, self.key_id)
+            .replace(SAMPLE_ACCOUNT, ACCOUNT)
+            .replace('"us-east-1"', f'"{self.region}"')
+            .replace(":us-east-1:", f":{self.region}:")
+        )
+        return json.loads(text)
+
+    def read_alerts(self, sqs: Any | None = None, wait_seconds: int = 0) -> list[dict[str, Any]]:
+        """Every SNS envelope waiting in the subscriber queue (and delete them)."""
+        sqs = sqs or boto3.client("sqs", region_name=self.region)
+        envelopes: list[dict[str, Any]] = []
+        while True:
+            response = sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=wait_seconds,
+                MessageAttributeNames=["All"],
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return envelopes
+            for message in messages:
+                envelopes.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def build_world(region: str = "us-east-1", *, with_resources: bool = True, protect: bool = True) -> World:
+    """Create the demo account. moto must already be active."""
+    kms = boto3.client("kms", region_name=region)
+    tags = [
+        {"TagKey": "team", "TagValue": "payments"},
+        {"TagKey": "env", "TagValue": "prod"},
+        {"TagKey": "data-classification", "TagValue": "confidential"},
+    ]
+    if protect:
+        tags.append({"TagKey": "keyguard:protect", "TagValue": "true"})
+    key = kms.create_key(
+        Description="Production payments database (Aurora, backups, app secrets)", Tags=tags
+    )["KeyMetadata"]
+    kms.create_alias(AliasName="alias/prod-db", TargetKeyId=key["KeyId"])
+    kms.create_alias(AliasName="alias/payments", TargetKeyId=key["KeyId"])
+    kms.enable_key_rotation(KeyId=key["KeyId"])
+    other = kms.create_key(Description="Analytics scratch data")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/analytics", TargetKeyId=other["KeyId"])
+
+    sns = boto3.client("sns", region_name=region)
+    sqs = boto3.client("sqs", region_name=region)
+    topic_arn = sns.create_topic(Name="kms-keyguard-alerts")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="oncall-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+    world = World(
+        region=region,
+        key_id=key["KeyId"],
+        key_arn=key["Arn"],
+        other_key_id=other["KeyId"],
+        topic_arn=topic_arn,
+        queue_url=queue_url,
+    )
+    if with_resources:
+        _seed_resources(world)
+    return world
+
+
+def _seed_resources(world: World) -> None:
+    region = world.region
+    s3 = boto3.client("s3", region_name=region)
+    for name, key in (("payments-ledger-prod", world.key_arn), ("analytics-scratch", world.other_key_id)):
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
+                ]
+            },
+        )
+        world.resources.append(f"s3:{name}")
+
+    ec2 = boto3.client("ec2", region_name=region)
+    zone = f"{region}a"
+    for size, key in ((100, world.key_id), (200, world.key_arn), (50, world.other_key_id)):
+        volume = ec2.create_volume(AvailabilityZone=zone, Size=size, Encrypted=True, KmsKeyId=key)
+        world.resources.append(f"ec2:{volume['VolumeId']}")
+
+    secrets = boto3.client("secretsmanager", region_name=region)
+    for name, key in (
+        ("prod/payments/db-password", "alias/prod-db"),
+        ("prod/payments/api-token", world.key_arn),
+        ("analytics/warehouse", "alias/analytics"),
+    ):
+        secrets.create_secret(Name=name, SecretString="example-not-a-secret", KmsKeyId=key)
+        world.resources.append(f"secretsmanager:{name}")
+
+
+def perform(world: World, event: dict[str, Any]) -> None:
+    """Make the account match the event: the call the record describes really happens in moto.
+
+    Failed calls change nothing, as in AWS. Only the key of the world is touched.
+    """
+    detail = event.get("detail") or {}
+    if detail.get("errorCode") or event.get("detail-type") != "AWS API Call via CloudTrail":
+        return
+    kms = boto3.client("kms", region_name=world.region)
+    name = detail.get("eventName")
+    if name == "ScheduleKeyDeletion":
+        window = int((detail.get("requestParameters") or {}).get("pendingWindowInDays") or 30)
+        kms.schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=window)
+    elif name == "DisableKey":
+        kms.disable_key(KeyId=world.key_id)
