@@ -1,0 +1,59 @@
+"""Shared fixtures: no test reaches a real AWS endpoint, and no cached client outlives its test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "KmsKeyguard",
+    "POWERTOOLS_SERVICE_NAME": "kms-keyguard",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, a fixed region, and fresh settings and handler state for every test."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    for name, value in FAKE_ENV.items():
+        monkeypatch.setenv(name, value)
+    from shared.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        from handlers import key_events
+
+        key_events._responder = None
+    except ImportError:  # the handler module is optional for pure unit tests
+        pass
+    yield
+    get_settings.cache_clear()
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "kms-keyguard-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:kms-keyguard-test"
+    aws_request_id: str = "11111111-2222-4333-8444-555555555555"
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()

@@ -1,0 +1,61 @@
+"""Settings: read once from the environment, and a misconfiguration fails fast and readably."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import RemediationMode, RemediationScope, Settings
+from shared.errors import ConfigurationError
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:kms-keyguard-alerts"
+
+
+def test_minimal_environment_gives_safe_defaults() -> None:
+    settings = Settings.from_env({"ALERT_TOPIC_ARN": TOPIC})
+    assert settings.alert_topic_arn == TOPIC
+    assert settings.remediation_mode is RemediationMode.OFF
+    assert settings.remediation_scope is RemediationScope.TAGGED
+    assert settings.reenable_disabled_keys is False
+    assert settings.idempotency_table_name is None
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env({
+        "ALERT_TOPIC_ARN": TOPIC,
+        "REMEDIATION_MODE": "enforce",
+        "REMEDIATION_SCOPE": "all",
+        "REENABLE_DISABLED_KEYS": "true",
+        "PROTECT_TAG_KEY": "guard:protect",
+        "IDEMPOTENCY_TABLE_NAME": "",
+        "DISCOVERY_MAX_SECONDS": "12.5",
+        "USAGE_LOOKBACK_DAYS": "3",
+    })
+    assert settings.remediation_mode is RemediationMode.ENFORCE
+    assert settings.remediation_scope is RemediationScope.ALL
+    assert settings.reenable_disabled_keys is True
+    assert settings.protect_tag_key == "guard:protect"
+    assert settings.idempotency_table_name is None  # empty means unset
+    assert settings.discovery_max_seconds == 12.5
+    assert settings.usage_lookback_days == 3
+
+
+def test_missing_topic_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="ALERT_TOPIC_ARN"):
+        Settings.from_env({})
+
+
+def test_every_bad_variable_is_reported_at_once() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"ALERT_TOPIC_ARN": "not-an-arn", "REMEDIATION_MODE": "yolo",
+                           "DISCOVERY_MAX_SECONDS": "-1"})
+    message = str(caught.value)
+    for name in ("ALERT_TOPIC_ARN", "REMEDIATION_MODE", "DISCOVERY_MAX_SECONDS"):
+        assert name in message
+
+
+def test_handler_fails_fast_when_misconfigured(monkeypatch: pytest.MonkeyPatch, lambda_context: object) -> None:
+    from handlers.key_events import lambda_handler
+
+    monkeypatch.delenv("ALERT_TOPIC_ARN", raising=False)
+    with pytest.raises(ConfigurationError, match="ALERT_TOPIC_ARN"):
+        lambda_handler({"detail-type": "x", "source": "aws.kms", "detail": {}}, lambda_context)
