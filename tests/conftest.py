@@ -17,6 +17,7 @@ FAKE_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "KmsKeyguard",
     "POWERTOOLS_SERVICE_NAME": "kms-keyguard",
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # seconds per test otherwise; no test needs AMIs
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 from shared.models import CloudTrailRecord, event_window
 from shared.responder import UnprocessableEvent, parse_record
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "cloudtrail"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cloudtrail"
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 ACCOUNT = "111122223333"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -29,7 +29,6 @@ def _base() -> dict[str, Any]:
     return copy.deepcopy(_fixture("awsdocs-kms-devguide__ScheduleKeyDeletion__1.json"))
 
 
-@pytest.mark.skipif(not FIXTURES.exists(), reason="the shared AWS-published fixtures are not beside the repo")
 @pytest.mark.parametrize(
     ("fixture", "event_name", "key_arn"),
     [
