@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keyguard_cli.world import EVENTS_DIR, build_world, perform
+from shared.alert import AlertDocument
 
 DEMO_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -48,9 +49,7 @@ def available_events() -> list[str]:
 
 def run_demo(event_name: str, mode: str = "off", region: str = "us-east-1") -> list[dict[str, Any]]:
     """Run one event through the handler inside moto; return the SNS envelopes the queue received."""
-    for name, value in DEMO_ENV.items():
-        os.environ.setdefault(name, value)
-    os.environ.pop("AWS_PROFILE", None)
+    _demo_environment()
     from moto import mock_aws
 
     with mock_aws():
@@ -66,6 +65,39 @@ def run_demo(event_name: str, mode: str = "off", region: str = "us-east-1") -> l
         perform(world, event)
         key_events.lambda_handler(event, FakeLambdaContext())
         return world.read_alerts()
+
+
+def _demo_environment() -> None:
+    for name, value in DEMO_ENV.items():
+        os.environ.setdefault(name, value)
+    os.environ.pop("AWS_PROFILE", None)
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        os.environ.pop(name)  # the embedded account must not be confused with a real endpoint
+
+
+def replay_in_world(events: list[dict[str, Any]], *, enforce: bool = False) -> list[AlertDocument]:
+    """``keyguard replay --demo``: each event pointed at the demo account's key, made to happen there,
+    then assessed by the real responder (dry-run unless ``enforce``). Nothing is published."""
+    _demo_environment()
+    from moto import mock_aws
+
+    from shared.config import RemediationMode, Settings
+    from shared.responder import Responder
+
+    region = next((str(e["region"]) for e in events if e.get("region")), "us-east-1")
+    documents: list[AlertDocument] = []
+    with mock_aws():
+        world = build_world(region)
+        settings = Settings(
+            alert_topic_arn=world.topic_arn,
+            remediation_mode=RemediationMode.ENFORCE if enforce else RemediationMode.DRY_RUN,
+        )
+        responder = Responder(settings)
+        for event in events:
+            adopted = world.adopt(event)
+            perform(world, adopted)
+            documents.append(responder.assess(adopted))
+    return documents
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,8 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no alert reached the subscriber queue", file=sys.stderr)
         return 1
     from shared.alerting import render_text
-
-    from shared.alert import AlertDocument
 
     for envelope in envelopes:
         document = json.loads(envelope["Message"])

@@ -1,0 +1,134 @@
+"""``keyguard impact KEY``: what would break if this key stopped working.
+
+Nothing here reads keys or searches for dependencies itself: the key is resolved, re-read and
+searched by the real ``Responder`` (``KeyInventory`` + ``discover``), fed a synthetic read-only
+CloudTrail record that names the key. The alert document's ``key`` and ``dependencies`` sections
+are exactly what an alert for this key would carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from keyguard_cli.errors import CliError, ExitCode
+from keyguard_cli.session import AwsContext
+from shared.alert import DependenciesSection, KeySection
+from shared.config import Settings
+from shared.dependencies.base import DENIED_CODES
+from shared.key_inventory import KeyInventory, KeySnapshot
+from shared.keyref import RefKind, parse_key_reference
+from shared.responder import Responder
+
+# The responder needs a topic to be constructible; impact never publishes, so none is contacted.
+UNUSED_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:keyguard-cli-not-published"
+SYNTHETIC_EVENT_NAME = "DescribeKey"
+
+
+class ImpactDocument(BaseModel):
+    """``keyguard impact --json``: the ``key`` and ``dependencies`` sections of the alert document."""
+
+    model_config = ConfigDict(extra="forbid", title="keyguard impact --json")
+
+    key: KeySection
+    dependencies: DependenciesSection
+
+
+class _RecordingInventory(KeyInventory):
+    """The project's ``KeyInventory``, remembering its last snapshot (for the exit code)."""
+
+    snapshot: KeySnapshot | None = None
+
+    def read(self, reference: str, region: str) -> KeySnapshot:
+        self.snapshot = super().read(reference, region)
+        return self.snapshot
+
+
+@dataclass
+class ImpactResult:
+    document: ImpactDocument
+    snapshot: KeySnapshot
+
+    @property
+    def found_something(self) -> bool:
+        deps = self.document.dependencies
+        usage = deps.usage.principals if deps.usage else []
+        return bool(deps.total or deps.items or deps.grants or usage)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.found_something:
+            return ExitCode.DEPENDENCIES_FOUND
+        if not self.document.dependencies.complete:
+            return ExitCode.INCOMPLETE
+        return ExitCode.OK
+
+
+def synthetic_record(reference: str, account: str, region: str) -> dict[str, object]:
+    """A minimal read-only CloudTrail record naming the key, in the caller's account and region."""
+    return {
+        "eventVersion": "1.10",
+        "eventSource": "kms.amazonaws.com",
+        "eventName": SYNTHETIC_EVENT_NAME,
+        "awsRegion": region,
+        "recipientAccountId": account,
+        "readOnly": True,
+        "userIdentity": {"type": "AssumedRole", "accountId": account},
+        "requestParameters": {"keyId": reference},
+    }
+
+
+def check_reference(reference: str) -> None:
+    ref = parse_key_reference(reference)
+    if ref is None or ref.kind is RefKind.UNKNOWN:
+        raise CliError(
+            ExitCode.USAGE,
+            f"not a key reference: {reference!r} (use a key id, key ARN, alias name or alias ARN)",
+        )
+
+
+def run_impact(
+    ctx: AwsContext,
+    reference: str,
+    *,
+    region: str | None,
+    timeout: float,
+    workers: int,
+    wrap: Callable[[Callable[[], ImpactResult]], ImpactResult] | None = None,
+) -> ImpactResult:
+    """Re-read the key and search its dependencies; raise ``CliError`` for an unusable key."""
+    check_reference(reference)
+    ref = parse_key_reference(reference)
+    key_region = (ref.region if ref else None) or ctx.require_region(region)
+    account = ctx.account()
+    settings = Settings(
+        alert_topic_arn=UNUSED_TOPIC_ARN,
+        discovery_max_seconds=timeout,
+        discovery_max_workers=workers,
+    )
+    inventory = _RecordingInventory(ctx.clients)
+    responder = Responder(settings, ctx.clients, inventory=inventory)
+
+    def work() -> ImpactResult:
+        doc = responder.assess(synthetic_record(reference, account, key_region))
+        snapshot = inventory.snapshot or KeySnapshot(reference=reference, region=key_region)
+        return ImpactResult(ImpactDocument(key=doc.key, dependencies=doc.dependencies), snapshot)
+
+    result = wrap(work) if wrap else work()
+    _raise_if_unreadable(result.snapshot, reference, key_region)
+    return result
+
+
+def _raise_if_unreadable(snapshot: KeySnapshot, reference: str, region: str) -> None:
+    code = snapshot.unavailable.get("describe")
+    if snapshot.readable or code is None:
+        return
+    if code in ("NotFoundException", "NotFound", "InvalidArnException"):
+        raise CliError(ExitCode.KEY_NOT_FOUND, f"key not found: {reference} in {region} ({code})")
+    if code in DENIED_CODES:
+        raise CliError(ExitCode.ACCESS_DENIED, f"access denied: kms:DescribeKey on {reference} ({code})")
+    if code in ("NoCredentialsError", "PartialCredentialsError"):
+        raise CliError(ExitCode.NO_CREDENTIALS, "no AWS credentials found")
+    raise CliError(ExitCode.AWS_UNAVAILABLE, f"the key could not be read: kms:DescribeKey ({code})")

@@ -1,0 +1,186 @@
+"""Readable terminal reports (rich) for ``impact`` and ``audit``; JSON goes out unrendered."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from keyguard_cli.audit import AuditReport
+from keyguard_cli.checkers import CHECKERS
+from keyguard_cli.impact import ImpactResult
+
+STATUS_STYLE = {"PASS": "bold green", "FAIL": "bold red", "UNKNOWN": "bold yellow"}
+
+
+def _kv_table(title: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE, show_header=False, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    return table
+
+
+def render_impact(console: Console, result: ImpactResult) -> None:
+    key = result.document.key
+    deps = result.document.dependencies
+    facts = _kv_table("Key")
+    rows: list[tuple[str, str | None]] = [
+        ("ARN", key.arn),
+        ("Aliases", ", ".join(key.aliases) or "none"),
+        ("State", key.state),
+        (
+            "Deletion",
+            f"{key.deletion_date} ({key.days_until_deletion} days left)" if key.deletion_date else None,
+        ),
+        ("Manager", key.manager),
+        ("Spec / usage", f"{key.spec} / {key.usage}" if key.spec else None),
+        ("Origin", key.origin),
+        (
+            "Multi-Region",
+            f"{key.multi_region_role} ({len(key.replica_arns)} replicas)" if key.multi_region else None,
+        ),
+        (
+            "Rotation",
+            {True: "enabled", False: "disabled"}.get(key.rotation_enabled)
+            if key.rotation_enabled is not None
+            else None,
+        ),
+        ("Created", key.creation_date),
+        ("Description", key.description),
+        ("Tags", ", ".join(f"{k}={v}" for k, v in sorted(key.tags.items())) or None),
+    ]
+    for label, value in rows:
+        if value:
+            facts.add_row(label, value)
+    console.print(facts)
+
+    if deps.items:
+        table = Table(title=f"Dependencies ({deps.total})", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("Type", "Name", "Region", "Evidence"):
+            table.add_column(column, overflow="fold")
+        for item in sorted(deps.items, key=lambda i: (i.resource_type, i.name)):
+            table.add_row(item.resource_type, item.name, item.region, item.evidence)
+        console.print(table)
+        if deps.items_omitted:
+            console.print(f"  … and {deps.items_omitted} more not listed")
+    if deps.grants:
+        table = Table(
+            title=f"Grants ({len(deps.grants) + deps.grants_omitted})",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+        )
+        for column in ("Grant", "Grantee", "Operations", "For"):
+            table.add_column(column, overflow="fold")
+        for grant in deps.grants:
+            table.add_row(
+                grant.name or grant.grant_id[:16],
+                grant.grantee_principal or "?",
+                ", ".join(grant.operations),
+                grant.resource or grant.service or "",
+            )
+        console.print(table)
+    usage = deps.usage
+    if usage and (usage.principals or usage.last_usage or usage.last_usage_note):
+        table = Table(
+            title=f"Usage evidence (last {usage.lookback_days} days)",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+        )
+        for column in ("Principal", "Calls", "Operations", "Last seen"):
+            table.add_column(column, overflow="fold")
+        for principal in usage.principals:
+            table.add_row(
+                principal.principal,
+                str(principal.calls),
+                ", ".join(principal.operations),
+                principal.last_seen or "",
+            )
+        if usage.principals:
+            console.print(table)
+        if usage.last_usage or usage.last_usage_note:
+            console.print(
+                f"  Last use: {usage.last_usage or 'unknown'} {usage.last_usage_operation or ''} "
+                f"{usage.last_usage_note or ''}".rstrip()
+            )
+    if deps.unchecked:
+        table = Table(title=f"Not checked ({len(deps.unchecked)})", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("Finder", "Region", "Why"):
+            table.add_column(column, overflow="fold")
+        for unchecked in deps.unchecked:
+            table.add_row(unchecked.finder, unchecked.region or "", unchecked.reason, style="yellow")
+        console.print(table)
+
+    elapsed = f" in {deps.elapsed_seconds:.1f} s" if deps.elapsed_seconds is not None else ""
+    regions = f" across {', '.join(deps.regions_searched)}" if deps.regions_searched else ""
+    if result.found_something:
+        verdict = Text(f"{deps.total} dependent resources", style="bold red")
+        if deps.grants:
+            verdict.append(f", {len(deps.grants) + deps.grants_omitted} grants", style="bold red")
+        verdict.append("" if deps.complete else " (search incomplete: there may be more)")
+    elif deps.complete:
+        verdict = Text("Nothing found that depends on this key", style="bold green")
+    else:
+        verdict = Text("Nothing found, but the search was incomplete", style="bold yellow")
+    verdict.append(f" — searched{regions}{elapsed}.", style="default")
+    console.print(verdict)
+
+
+def render_audit(console: Console, report: AuditReport) -> None:
+    console.print(Text(f"CIS 4.7 audit of account {report.account}", style="bold"))
+    for region in report.regions:
+        table = Table(title=region.region, title_justify="left", box=box.SIMPLE_HEAD)
+        table.add_column("Check", no_wrap=True)
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Reason / fix", overflow="fold")
+        for check in region.checks:
+            detail = Text(check.reason)
+            if check.fix and check.status != "PASS":
+                detail.append(f"\nfix: {check.fix}", style="dim")
+            table.add_row(check.id, Text(check.status, style=STATUS_STYLE[check.status]), detail)
+        console.print(table)
+        filters = next((c.details.get("filters") for c in region.checks if c.id == "metric-filter"), None)
+        if filters:
+            accepted = Table(
+                title="Metric filters and the checkers that accept their exact text",
+                title_justify="left",
+                box=box.SIMPLE_HEAD,
+            )
+            accepted.add_column("Filter", overflow="fold")
+            accepted.add_column("4.7", no_wrap=True)
+            for rule in CHECKERS:
+                accepted.add_column(rule.checker, no_wrap=True)
+            for flt in filters:
+                verdicts = flt.get("accepted_by", {})
+                accepted.add_row(
+                    str(flt.get("name")),
+                    _yes(flt.get("implements_4_7")),
+                    *(_yes(verdicts.get(rule.checker)) for rule in CHECKERS),
+                )
+            console.print(accepted)
+        if region.pending_deletion:
+            pending = Table(title="Keys pending deletion", title_justify="left", box=box.SIMPLE_HEAD)
+            for column in ("Key", "Days left", "Approved", "To keep it"):
+                pending.add_column(column, overflow="fold")
+            for key in region.pending_deletion:
+                pending.add_row(
+                    ", ".join(key.aliases) or key.arn,
+                    str(key.days_left if key.days_left is not None else "?"),
+                    _yes(key.approved),
+                    key.cancel_command,
+                )
+            console.print(pending)
+    summary = report.summary
+    console.print(
+        Text.assemble(
+            (f"{summary['PASS']} PASS", STATUS_STYLE["PASS"]),
+            "  ",
+            (f"{summary['FAIL']} FAIL", STATUS_STYLE["FAIL"]),
+            "  ",
+            (f"{summary['UNKNOWN']} UNKNOWN", STATUS_STYLE["UNKNOWN"]),
+        )
+    )
+
+
+def _yes(value: object) -> Text:
+    return Text("yes", style="green") if value else Text("no", style="red")

@@ -1,0 +1,117 @@
+"""``keyguard replay FILE``: put a recorded KMS call through the real responder, without side effects.
+
+FILE is one CloudTrail record, a CloudTrail log file (``{"Records": [...]}``: every KMS record in
+it) or an EventBridge event. Records are wrapped the way EventBridge delivers them. Nothing is
+published and nothing is remediated unless ``--publish`` / ``--enforce`` ask for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from keyguard_cli.errors import CliError, ExitCode
+from shared.config import RemediationMode, Settings
+from shared.errors import ConfigurationError
+from shared.models import CLOUDTRAIL_DETAIL_TYPE
+from shared.responder import UnprocessableEvent, parse_record
+
+KMS_SOURCE = "kms.amazonaws.com"
+UNUSED_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:keyguard-cli-not-published"
+
+
+def read_json(path: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(ExitCode.BAD_INPUT_FILE, f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CliError(ExitCode.BAD_INPUT_FILE, f"{path} is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            ExitCode.BAD_INPUT_FILE,
+            f"{path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+        ) from None
+
+
+def envelope(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The EventBridge event EventBridge builds around a CloudTrail record.
+
+    EventBridge gives each event a random id; a replay derives it from the record's eventID so that
+    replaying the same file twice yields the same alert id.
+    """
+    identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), Mapping) else {}
+    event_id = record.get("eventID")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cloudtrail:{event_id}"))
+        if event_id
+        else str(uuid.uuid4()),
+        "detail-type": CLOUDTRAIL_DETAIL_TYPE,
+        "source": "aws.kms",
+        "account": record.get("recipientAccountId") or identity.get("accountId"),  # type: ignore[union-attr]
+        "time": record.get("eventTime"),
+        "region": record.get("awsRegion"),
+        "resources": [],
+        "detail": dict(record),
+    }
+
+
+def to_events(document: Any, path: str = "input") -> list[dict[str, Any]]:
+    """Every KMS event in the document, as EventBridge events; ``CliError`` when there is none."""
+    if not isinstance(document, Mapping):
+        raise CliError(
+            ExitCode.NOT_A_KMS_EVENT, f"{path}: expected a JSON object, found {type(document).__name__}"
+        )
+    if isinstance(document.get("Records"), list):
+        records = [r for r in document["Records"] if isinstance(r, Mapping)]
+        kms = [r for r in records if r.get("eventSource") == KMS_SOURCE]
+        if not kms:
+            raise CliError(
+                ExitCode.NOT_A_KMS_EVENT, f"{path}: no KMS records among {len(records)} CloudTrail records"
+            )
+        events = [envelope(r) for r in kms]
+    elif "detail-type" in document or "detail" in document:
+        if document.get("source") != "aws.kms":
+            raise CliError(
+                ExitCode.NOT_A_KMS_EVENT, f"{path}: not a KMS event (source {document.get('source')!r})"
+            )
+        events = [dict(document)]
+    elif "eventName" in document:
+        if document.get("eventSource") != KMS_SOURCE:
+            raise CliError(
+                ExitCode.NOT_A_KMS_EVENT,
+                f"{path}: not a KMS event (eventSource {document.get('eventSource')!r})",
+            )
+        events = [envelope(document)]
+    else:
+        raise CliError(
+            ExitCode.NOT_A_KMS_EVENT,
+            f"{path}: not a CloudTrail record, CloudTrail log file or EventBridge event",
+        )
+    for event in events:
+        try:
+            parse_record(event)
+        except UnprocessableEvent as exc:
+            raise CliError(ExitCode.NOT_A_KMS_EVENT, f"{path}: {exc}") from None
+    return events
+
+
+def replay_settings(*, enforce: bool, publish: bool, topic_arn: str | None) -> Settings:
+    """The responder's settings from the environment, with the replay's mode and topic on top."""
+    topic = topic_arn or os.environ.get("ALERT_TOPIC_ARN")
+    if publish and not topic:
+        raise CliError(ExitCode.USAGE, "--publish needs --topic-arn or ALERT_TOPIC_ARN")
+    environ = dict(os.environ)
+    environ["ALERT_TOPIC_ARN"] = topic or UNUSED_TOPIC_ARN
+    environ["REMEDIATION_MODE"] = (RemediationMode.ENFORCE if enforce else RemediationMode.DRY_RUN).value
+    try:
+        return Settings.from_env(environ)
+    except ConfigurationError as exc:
+        raise CliError(ExitCode.USAGE, str(exc)) from None
