@@ -1,0 +1,39 @@
+"""Record the AWS calls code really makes, as IAM actions.
+
+A botocore ``before-call`` hook on a session sees every operation of every client built from it
+(including calls a paginator makes), so a test can hold what ran against what the template grants.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+
+# botocore operation -> IAM action, where the action is not "<signing name>:<operation>".
+IAM_ACTION_OVERRIDES: dict[tuple[str, str], str] = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "GetBucketLocation"): "s3:GetBucketLocation",
+    ("lambda", "ListFunctions"): "lambda:ListFunctions",
+}
+
+
+def iam_action(model: Any) -> str:
+    service = model.service_model
+    prefix = service.signing_name or service.endpoint_prefix
+    return IAM_ACTION_OVERRIDES.get((prefix, model.name), f"{prefix}:{model.name}")
+
+
+class CallRecorder:
+    """Collects the IAM action of every call made through clients of ``session``."""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.actions: set[str] = set()
+        self._lock = threading.Lock()
+        session.events.register("before-call", self._record)
+
+    def _record(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.actions.add(iam_action(model))
