@@ -35,14 +35,14 @@ _ANSI = re.compile(
 )
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
 _SPACES = re.compile(r"[ \t]+")
-_MENTION = re.compile(r"@(?=(?:here|channel|everyone|all|group|room)\b)", re.IGNORECASE)
-_URL_SCHEME = re.compile(r"\b(h)(tt)(ps?)(?=:)|\b(f)(t)(ps?)(?=:)", re.IGNORECASE)
+_MENTION = re.compile(r"@(?=here|channel|everyone|all|group|room)", re.IGNORECASE)
+_URL_SCHEME = re.compile(r"(h)(tt)(ps?)(?=:)|(f)(t)(ps?)(?=:)", re.IGNORECASE)
 _OTHER_SCHEME = re.compile(r"\b(javascript|vbscript|data|file|mailto|slack|msteams|tel|sms):", re.IGNORECASE)
 _SCHEME_SEPARATOR = re.compile(r"\b([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 _DEFANGED_SCHEMES = frozenset({"hxxp", "hxxps", "fxp", "fxps"})
-_WWW = re.compile(r"\b(www)\.", re.IGNORECASE)
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)
 _MARKDOWN_LINK = re.compile(r"\]\s*\(")
-_CUT_MARKER = re.compile(r"\u2026 \[\+\d+ chars\]$")
+_CUT_MARKER = re.compile(r"\u2026 \[\+(\d+) chars\]$")
 
 
 def _is_noncharacter(code: int) -> bool:
@@ -88,10 +88,20 @@ def truncate(text: str, max_len: int = DEFAULT_MAX_LEN) -> str:
         raise ValueError("max_len must be positive")
     if len(text) <= max_len:
         return text
+    return _cut(text, max_len)
+
+
+def _cut(text: str, max_len: int, extra: int = 0) -> str:
+    """Cut ``text`` to ``max_len`` with a marker that counts the cut characters plus ``extra``."""
     if max_len < _MIN_MAX_LEN:  # too short to say how much was cut
         return text[: max_len - 1].rstrip() + ELLIPSIS
-    kept = text[: max_len - len(_marker(len(text)))].rstrip()
-    return kept + _marker(len(text) - len(kept))
+    earlier = _CUT_MARKER.search(text)
+    if earlier:  # cut once already: count both cuts against the original value
+        extra += int(earlier.group(1))
+        text = text[: earlier.start()]
+    total = len(text) + extra
+    kept = text[: max_len - len(_marker(total))].rstrip()
+    return kept + _marker(total - len(kept))
 
 
 def _marker(cut: int) -> str:
@@ -135,9 +145,16 @@ def clean(value: object, max_len: int = DEFAULT_MAX_LEN, *, multiline: bool = Fa
     Invisible and control characters removed, line breaks made visible (unless ``multiline``),
     mentions defused, URLs defanged, and the result bounded to ``max_len`` characters.
     """
-    text = strip_controls(value, multiline=multiline)
-    text = defang_urls(defuse_mentions(text))
-    return truncate(text, max_len)
+    raw = "" if value is None else str(value)
+    # Work on a bounded head of a huge value; the count of what was cut still covers the rest.
+    head_len = max(max_len * 4, 1_024)
+    head, rest = raw[:head_len], len(raw) - min(len(raw), head_len)
+    text = defang_urls(defuse_mentions(strip_controls(head, multiline=multiline)))
+    if rest and len(text) <= max_len:  # the head was mostly invisible characters: do it all
+        text, rest = defang_urls(defuse_mentions(strip_controls(raw, multiline=multiline))), 0
+    if not rest:
+        return truncate(text, max_len)
+    return _cut(text, max_len, extra=rest)
 
 
 def clean_trusted(value: object, max_len: int = 4096) -> str:
