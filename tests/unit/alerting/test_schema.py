@@ -1,0 +1,63 @@
+"""The committed JSON Schema matches the model, and every machine payload validates against it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from shared import schema_export
+from shared.alerting import DOCUMENT_PROTOCOLS, build_message
+from tests.unit.alerting import samples
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft202012Validator:
+    schema = json.loads(schema_export.SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def test_committed_schema_equals_the_generated_one() -> None:
+    committed = schema_export.SCHEMA_PATH.read_text(encoding="utf-8")
+    assert committed == schema_export.render_schema(), (
+        "run `make schema` and commit schemas/alert.schema.json"
+    )
+
+
+def test_schema_declares_draft_2020_12() -> None:
+    assert schema_export.alert_schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_check_mode_passes_on_the_committed_file() -> None:
+    assert schema_export.main(["--check"]) == 0
+
+
+def test_check_mode_fails_on_a_stale_file(tmp_path: Path) -> None:
+    stale = tmp_path / "alert.schema.json"
+    stale.write_text("{}\n", encoding="utf-8")
+    assert schema_export.main(["--check", "--path", str(stale)]) == 1
+
+
+def test_write_mode_writes_the_schema(tmp_path: Path) -> None:
+    target = tmp_path / "schemas" / "alert.schema.json"
+    assert schema_export.main(["--path", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == schema_export.render_schema()
+
+
+@pytest.mark.parametrize("sample", sorted(samples.SAMPLES))
+def test_every_machine_payload_validates(sample: str, validator: Draft202012Validator) -> None:
+    bodies = json.loads(build_message(samples.SAMPLES[sample]())["Message"])
+    for protocol in DOCUMENT_PROTOCOLS:
+        document = json.loads(bodies[protocol])
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+        assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+        assert document["schema_version"] == "1"
+
+
+def test_the_schema_rejects_an_unknown_field(validator: Draft202012Validator) -> None:
+    document = samples.failed_access_denied().model_dump(mode="json")
+    document["surprise"] = True
+    assert not validator.is_valid(document)
