@@ -2,22 +2,61 @@
 
 from __future__ import annotations
 
-from shared.alert import DependenciesSection
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from shared.alert import DependenciesSection, DependencyItem, GrantItem
 from shared.aws import ClientFactory
-from shared.dependencies.base import DiscoveryOutcome, Finder, FinderContext, run_finders
-from shared.dependencies.coded import S3BucketEncryptionFinder
-from shared.dependencies.table import TABLE
+from shared.dependencies.base import DiscoveryOutcome, Finder, FinderContext, Work, run_finders
+from shared.dependencies.catalog import TABLE
+from shared.dependencies.evidence import CloudTrailUsageFinder, GrantsFinder, LastUsageFinder, summarise_usage
+from shared.dependencies.table import TableFinder
 from shared.keyref import KeyIdentity
 
-REGISTRY: tuple[Finder, ...] = (*TABLE, S3BucketEncryptionFinder())
+REGISTRY: tuple[TableFinder, ...] = TABLE
+EVIDENCE: tuple[Finder, ...] = (GrantsFinder(), LastUsageFinder(), CloudTrailUsageFinder())
+
+__all__ = [
+    "EVIDENCE",
+    "REGISTRY",
+    "DiscoveryOutcome",
+    "Finder",
+    "FinderContext",
+    "Work",
+    "discover",
+    "required_actions",
+    "resource_types",
+    "run_finders",
+]
+
+_TIER_BY_TYPE = {rtype: finder.tier for finder in REGISTRY for rtype in finder.resource_types}
 
 
 def required_actions() -> set[str]:
-    """Every IAM action the registry's finders call."""
-    return {action for finder in REGISTRY for action in finder.actions}
+    """Every IAM action discovery calls: the resource finders' and the evidence finders'."""
+    return {action for finder in (*REGISTRY, *EVIDENCE) for action in finder.actions}
 
 
-__all__ = ["REGISTRY", "DiscoveryOutcome", "discover", "Finder", "FinderContext", "required_actions", "run_finders"]
+def resource_types() -> list[str]:
+    """Every resource type discovery checks, in alert order."""
+    return sorted(_TIER_BY_TYPE, key=lambda t: (_TIER_BY_TYPE[t], t))
+
+
+def _merge(items: Iterable[DependencyItem]) -> list[DependencyItem]:
+    """One item per resource, evidence merged; most critical first."""
+    merged: dict[tuple[str, str, str], DependencyItem] = {}
+    for item in items:
+        ident = (item.resource_type, item.arn or item.name, item.region)
+        known = merged.get(ident)
+        if known is None:
+            merged[ident] = item
+        elif item.evidence not in known.evidence.split("; "):
+            merged[ident] = known.model_copy(update={"evidence": f"{known.evidence}; {item.evidence}"})
+    return sorted(
+        merged.values(),
+        key=lambda i: (_TIER_BY_TYPE.get(i.resource_type, 9), i.resource_type, i.region, i.name),
+    )
 
 
 def discover(
@@ -27,18 +66,45 @@ def discover(
     deadline: float,
     max_workers: int = 16,
     regions: list[str] | None = None,
+    max_items: int | None = None,
+    lookback_days: int = 7,
+    max_events: int = 5000,
+    evidence: bool = True,
+    finders: Iterable[Finder] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> DependenciesSection:
-    """Find what encrypts with the key, within ``deadline`` (a ``time.monotonic()`` value)."""
-    outcome = run_finders(REGISTRY, identity, clients, deadline, regions=regions, max_workers=max_workers)
+    """Find what encrypts with the key, within ``deadline`` (a ``clock()`` value, by default
+    ``time.monotonic()``).
+
+    Searches the key's region and every multi-Region replica's region (or ``regions``). With
+    ``evidence``, also lists grants, asks KMS for the key's last use and summarises ``lookback_days``
+    of CloudTrail (``0`` skips CloudTrail). ``max_items`` bounds ``items``; ``total`` and ``counts``
+    still count everything and ``items_omitted`` says how many were left out.
+    """
+    selected: list[Finder] = list(finders) if finders is not None else list(REGISTRY)
+    if evidence:
+        selected += [GrantsFinder(), LastUsageFinder()]
+        if lookback_days > 0:
+            selected.append(CloudTrailUsageFinder(lookback_days, now, max_events))
+    outcome = run_finders(
+        selected, identity, clients, deadline, regions=regions, max_workers=max_workers, clock=clock
+    )
+    items = _merge(outcome.items)
     counts: dict[str, int] = {}
-    for item in outcome.items:
+    for item in items:
         counts[item.resource_type] = counts.get(item.resource_type, 0) + 1
+    grants = {g.grant_id: g for g in outcome.results if isinstance(g, GrantItem)}
+    shown = items if max_items is None else items[: max(0, max_items)]
     return DependenciesSection(
         complete=outcome.complete,
-        total=len(outcome.items),
+        total=len(items),
         counts=counts,
-        items=outcome.items,
+        items=shown,
+        items_omitted=len(items) - len(shown),
         unchecked=outcome.unchecked,
         regions_searched=outcome.regions,
+        grants=sorted(grants.values(), key=lambda g: (g.service or "~", g.grant_id)),
+        usage=summarise_usage(outcome.results, lookback_days) if evidence else None,
         elapsed_seconds=outcome.elapsed_seconds,
     )

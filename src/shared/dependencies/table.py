@@ -1,96 +1,271 @@
-"""Declarative finders: "paginate this call, read this field".
+"""Declarative finders: "list these, (describe each,) read this field".
 
-Adding a resource type is one ``TableFinder`` row (and its test). The row names the paginated list
-operation, where the items are in each page, which field holds the key reference, and how to name
-the resource. IAM actions are declared on the row, and the template's grants are checked against
-them.
+Adding a resource type is one ``TableFinder`` row (and its test). A row is a chain of ``Step``s:
+
+* the first step is the listing: a paginated call (``paginated=True``, the default), a call botocore
+  does not paginate but that takes a ``NextToken`` (``pagination=`` a botocore pagination config),
+  or a single call (``paginated=False``, with ``truncated=`` naming the field that says "there is
+  more", which then marks the finder unchecked rather than silently incomplete);
+* each following step runs once per item of the previous one (``args`` maps its parameters to
+  JMESPath expressions on that item), or once per ``batch`` items for batch APIs. Those calls are
+  handed to the engine as ``Work`` units, so they run on the shared pool while the listing pages on.
+
+Any step that names ``key_fields`` (JMESPath expressions; lists are flattened) reports the items
+whose fields reference the key, as ``resource_type``. IAM actions are derived from the operation
+names and the service's IAM prefix, with overrides where IAM names differ from operation names;
+the template's ``DependencyDiscovery`` statement is synced from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import botocore.session
+import jmespath
+from botocore.exceptions import ClientError
+
 from shared.alert import DependencyItem
-from shared.dependencies.base import FinderContext
+from shared.dependencies.base import FinderContext, Work
+
+# IAM service prefixes that differ from the botocore service name.
+IAM_PREFIX = {
+    "efs": "elasticfilesystem",
+    "opensearch": "es",
+    "stepfunctions": "states",
+    "timestream-write": "timestream",
+    "keyspaces": "cassandra",
+    "opensearchserverless": "aoss",
+    "emr": "elasticmapreduce",
+}
+
+# Errors that mean "this resource went away between the listing and the describe": skip it.
+GONE_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "ResourceNotFound",
+        "NotFoundException",
+        "NotFound",
+        "NoSuchBucket",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "TableNotFoundException",
+        "BackupNotFoundException",
+        "NoSuchHostedZone",
+        "StateMachineDoesNotExist",
+    }
+)
 
 
-def dig(data: Any, path: str) -> Any:
-    """Follow a dotted path through dicts; ``None`` as soon as a step is missing."""
-    for part in path.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
+@cache
+def _operation_names(service: str) -> dict[str, str]:
+    model = botocore.session.get_session().get_service_model(service)
+    from botocore import xform_name
+
+    return {xform_name(name): name for name in model.operation_names}
+
+
+def api_name(service: str, operation: str) -> str:
+    """``describe_db_instances`` → ``DescribeDBInstances`` (from the service model)."""
+    return _operation_names(service)[operation]
+
+
+def search(expression: str, data: Any) -> Any:
+    """A JMESPath search; ``@`` is the item itself."""
+    return jmespath.search(expression, data)
+
+
+def flatten(value: Any) -> Iterator[str]:
+    if value is None:
+        return
+    if isinstance(value, list):
+        for part in value:
+            yield from flatten(part)
+    elif isinstance(value, str | int):
+        yield str(value)
+
+
+def json_fields(*names: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A ``decode`` hook for APIs that return JSON documents as strings."""
+
+    def decode(item: dict[str, Any]) -> dict[str, Any]:
+        out = dict(item)
+        for name in names:
+            if isinstance(out.get(name), str):
+                try:
+                    out[name] = json.loads(out[name])
+                except ValueError:
+                    out[name] = None
+        return out
+
+    return decode
+
+
+@dataclass(frozen=True)
+class Step:
+    operation: str  # botocore operation, snake_case
+    items: str = "@"  # JMESPath to the items in each page or response ("@": the response itself)
+    params: Mapping[str, Any] = field(default_factory=dict)  # constant parameters; "{region}" filled
+    args: Mapping[str, str] = field(default_factory=dict)  # parameter -> JMESPath on the parent item
+    paginated: bool = True
+    pagination: Mapping[str, Any] | None = None  # botocore pagination config where botocore has none
+    page_size: int | None = None  # the API's maximum page size: fewer calls
+    batch: int = 0  # > 0: one call per this many parent items, ``args`` values become lists
+    truncated: str | None = None  # single calls: JMESPath that is truthy when the answer is partial
+    actions: tuple[str, ...] | None = None  # IAM actions, when they differ from the operation name
+    ignore_errors: frozenset[str] = GONE_CODES
+    item_filter: Callable[[Any], bool] | None = None
+    decode: Callable[[Any], Any] | None = None
+    # Reporting: a step with key_fields reports its own items.
+    key_fields: tuple[str, ...] = ()
+    resource_type: str | None = None
+    name_field: str = "@"  # JMESPath on the item; "parent.X" reads the parent item
+    name_split: str | None = None  # keep what follows the last separator (a queue URL → its name)
+    arn_field: str | None = None
+    arn_format: str | None = None  # e.g. "arn:aws:ec2:{region}:{account}:volume/{id}"
+    id_field: str | None = None  # fills {id} in arn_format; the name when not given
+    then: Step | None = None
+
+
+class TruncatedListing(ClientError):
+    """A single-call listing said there is more than one answer holds."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__({"Error": {"Code": "IncompleteListing", "Message": operation}}, operation)
 
 
 @dataclass(frozen=True)
 class TableFinder:
     name: str
     service: str
-    resource_type: str
-    operation: str  # paginated botocore operation (snake_case)
-    items: str  # key of the item list in each page
-    key_field: str  # dotted path to the key reference in an item
-    name_field: str  # dotted path to the resource's name or id
-    actions: tuple[str, ...]
-    arn_field: str | None = None  # dotted path to the ARN, when the API returns one
-    arn_format: str | None = None  # else "arn:aws:ec2:{region}:{account}:volume/{name}"
-    params: dict[str, Any] = field(default_factory=dict)
-    item_filter: Callable[[dict[str, Any]], bool] | None = None
+    step: Step
+    tier: int = 4  # 0 databases, 1 volumes, 2 secrets and configuration, 3 buckets, 4 the rest
+    regions: tuple[str, ...] | None = None  # global services: the only region they are read in
+    service_of: Callable[[dict[str, Any]], str] | None = None  # e.g. rds → docdb / neptune by engine
+    notes: str = ""
+
+    @property
+    def steps(self) -> list[Step]:
+        out: list[Step] = []
+        step: Step | None = self.step
+        while step is not None:
+            out.append(step)
+            step = step.then
+        return out
 
     @property
     def resource_types(self) -> tuple[str, ...]:
-        return (self.resource_type,)
+        return tuple(s.resource_type for s in self.steps if s.resource_type)
 
-    def find(self, ctx: FinderContext) -> Iterable[DependencyItem]:
-        for page in ctx.paginate(self.service, self.operation, **self.params):
-            for item in page.get(self.items) or []:
-                if self.item_filter and not self.item_filter(item):
-                    continue
-                reference = dig(item, self.key_field)
-                if not ctx.identity.matches(reference, ctx.region, ctx.identity.account):
-                    continue
-                yield self._item(ctx, item, str(reference))
+    @property
+    def operations(self) -> tuple[str, ...]:
+        return tuple(api_name(self.service, s.operation) for s in self.steps)
 
-    def _item(self, ctx: FinderContext, item: dict[str, Any], reference: str) -> DependencyItem:
-        name = str(dig(item, self.name_field) or "?")
-        arn = dig(item, self.arn_field) if self.arn_field else None
-        if arn is None and self.arn_format:
-            arn = self.arn_format.format(region=ctx.region, account=ctx.identity.account, name=name)
+    @property
+    def actions(self) -> tuple[str, ...]:
+        prefix = IAM_PREFIX.get(self.service, self.service)
+        out: list[str] = []
+        for step in self.steps:
+            for action in step.actions or (f"{prefix}:{api_name(self.service, step.operation)}",):
+                if action not in out:
+                    out.append(action)
+        return tuple(out)
+
+    def applies_to(self, region: str) -> bool:
+        return self.regions is None or region in self.regions
+
+    def find(self, ctx: FinderContext) -> Iterable[Any]:
+        return self._run_step(ctx, self.step, dict(self.step.params), None)
+
+    # -- execution ---------------------------------------------------------------------------
+
+    def _pages(self, ctx: FinderContext, step: Step, params: dict[str, Any]) -> Iterator[Any]:
+        params = {k: v.format(region=ctx.region) if isinstance(v, str) else v for k, v in params.items()}
+        if step.paginated:
+            config = dict(step.pagination) if step.pagination else None
+            yield from ctx.paginate(
+                self.service, step.operation, page_size=step.page_size, config=config, **params
+            )
+            return
+        ctx.check_deadline()
+        response = getattr(ctx.client(self.service), step.operation)(**params)
+        if step.truncated and search(step.truncated, response):
+            raise TruncatedListing(api_name(self.service, step.operation))
+        yield response
+
+    def _run_step(self, ctx: FinderContext, step: Step, params: dict[str, Any], parent: Any) -> Iterator[Any]:
+        pending: list[Any] = []
+        try:
+            for page in self._pages(ctx, step, params):
+                for item in flatten_items(search(step.items, page)):
+                    if step.decode:
+                        item = step.decode(item)
+                    if step.item_filter and not step.item_filter(item):
+                        continue
+                    if step.key_fields:
+                        found = self._match(ctx, step, item, parent)
+                        if found:
+                            yield found
+                    if step.then is not None:
+                        pending.append(item)
+                        if len(pending) >= max(step.then.batch, 1):
+                            yield self._follow(ctx, step.then, pending)
+                            pending = []
+        except ClientError as exc:
+            if parent is None or exc.response.get("Error", {}).get("Code") not in step.ignore_errors:
+                raise
+        if pending and step.then is not None:
+            yield self._follow(ctx, step.then, pending)
+
+    def _follow(self, ctx: FinderContext, step: Step, parents: list[Any]) -> Work:
+        if step.batch:
+            params = {**step.params, **{k: [search(e, p) for p in parents] for k, e in step.args.items()}}
+            parent = None if len(parents) > 1 else parents[0]
+        else:
+            (parent,) = parents
+            params = {**step.params, **{k: search(e, parent) for k, e in step.args.items()}}
+        return Work(lambda: self._run_step(ctx, step, params, parent if parent is not None else {}))
+
+    def _match(self, ctx: FinderContext, step: Step, item: Any, parent: Any) -> DependencyItem | None:
+        evidence = []
+        for expression in step.key_fields:
+            for reference in flatten(search(expression, item)):
+                if ctx.identity.matches(reference, ctx.region, ctx.identity.account):
+                    evidence.append(f"{field_label(expression)} = {reference}")
+        if not evidence:
+            return None
+        name = self._field(step.name_field, item, parent)
+        if step.name_split and isinstance(name, str):
+            name = name.rsplit(step.name_split, 1)[-1]
+        arn = self._field(step.arn_field, item, parent) if step.arn_field else None
+        if arn is None and step.arn_format:
+            ident = self._field(step.id_field, item, parent) if step.id_field else name
+            arn = step.arn_format.format(region=ctx.region, account=ctx.identity.account, id=ident)
         return DependencyItem(
-            service=self.service,
-            resource_type=self.resource_type,
+            service=self.service_of(item) if self.service_of else self.service,
+            resource_type=step.resource_type or "?",
             arn=str(arn) if arn else None,
-            name=name,
+            name=str(name or "?"),
             region=ctx.region,
-            evidence=f"{self.key_field} = {reference}",
+            evidence="; ".join(evidence),
         )
 
+    @staticmethod
+    def _field(expression: str, item: Any, parent: Any) -> Any:
+        if expression.startswith("parent."):
+            return search(expression[len("parent.") :], parent or {})
+        return search(expression, item)
 
-TABLE: tuple[TableFinder, ...] = (
-    TableFinder(
-        name="ebs-volumes",
-        service="ec2",
-        resource_type="AWS::EC2::Volume",
-        operation="describe_volumes",
-        params={"Filters": [{"Name": "encrypted", "Values": ["true"]}]},
-        items="Volumes",
-        key_field="KmsKeyId",
-        name_field="VolumeId",
-        arn_format="arn:aws:ec2:{region}:{account}:volume/{name}",
-        actions=("ec2:DescribeVolumes",),
-    ),
-    TableFinder(
-        name="secretsmanager-secrets",
-        service="secretsmanager",
-        resource_type="AWS::SecretsManager::Secret",
-        operation="list_secrets",
-        items="SecretList",
-        key_field="KmsKeyId",
-        name_field="Name",
-        arn_field="ARN",
-        actions=("secretsmanager:ListSecrets",),
-    ),
-)
+
+def field_label(expression: str) -> str:
+    """``encryptionConfig[].provider.keyArn`` → ``provider.keyArn``: short names for the evidence."""
+    return ".".join(expression.replace("[]", "").split(".")[-2:])
+
+
+def flatten_items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
