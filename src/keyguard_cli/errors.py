@@ -87,7 +87,7 @@ def from_aws_error(exc: BotoCoreError | ClientError, doing: str) -> CliError:
     if isinstance(exc, ProfileNotFound):
         return CliError(ExitCode.NO_CREDENTIALS, f"AWS profile not found: {exc.kwargs.get('profile')}")
     if isinstance(exc, NoRegionError):
-        return CliError(ExitCode.USAGE, "no AWS region: pass --region or set AWS_REGION")
+        return CliError(ExitCode.USAGE, "no AWS region: pass --region or set AWS_DEFAULT_REGION")
     if isinstance(exc, EndpointConnectionError):
         return CliError(ExitCode.AWS_UNAVAILABLE, f"cannot reach the AWS endpoint for {doing}")
     return CliError(ExitCode.AWS_UNAVAILABLE, f"AWS call failed: {doing} ({type(exc).__name__})")

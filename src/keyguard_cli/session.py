@@ -6,6 +6,7 @@ variants) are honoured by botocore itself. Clients come from the project's ``Cli
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,9 +48,9 @@ class AwsContext:
         return self.session.region_name
 
     def require_region(self, explicit: str | None = None) -> str:
-        region = explicit or self.region
+        region = explicit or self.region or os.environ.get("AWS_REGION")
         if not region:
-            raise CliError(ExitCode.USAGE, "no AWS region: pass --region or set AWS_REGION")
+            raise CliError(ExitCode.USAGE, "no AWS region: pass --region or set AWS_DEFAULT_REGION")
         return region
 
     def require_credentials(self) -> None:
@@ -68,7 +69,7 @@ class AwsContext:
         if self._account is None:
             self.require_credentials()
             try:
-                sts = self.clients.client("sts", self.region or "us-east-1")
+                sts = self.clients.client("sts", self.region or os.environ.get("AWS_REGION") or "us-east-1")
                 self._account = str(sts.get_caller_identity()["Account"])
             except (ClientError, BotoCoreError) as exc:
                 raise from_aws_error(exc, "sts:GetCallerIdentity") from None

@@ -1,0 +1,223 @@
+"""One moto server for the CLI tests, seeded with a compliant account; scenarios reset it.
+
+The CLI runs as a subprocess with ``AWS_ENDPOINT_URL`` pointing at the server, exactly as a user
+would point it at AWS. The compliant account ("A") has, in us-east-1: a multi-Region trail logging
+read and write management events into a log group, the CIS 4.7 metric filter with the exact CIS
+text, an alarm on its metric notifying a topic with a confirmed (SQS) subscription, the project's
+EventBridge rule with a target, and the demo world's keys and encrypted resources.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+from moto.server import ThreadedMotoServer
+
+from keyguard_cli.checkers import CIS_4_7_PATTERN
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT / "schemas"
+REGION = "us-east-1"
+OTHER_REGION = "eu-west-1"
+PROJECT_PATTERN = {
+    "source": ["aws.kms"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    "detail": {"eventSource": ["kms.amazonaws.com"], "eventName": ["DisableKey", "ScheduleKeyDeletion"]},
+}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+@dataclass
+class Account:
+    endpoint: str
+    key_id: str = ""
+    key_arn: str = ""
+    unused_key_id: str = ""
+    topic_arn: str = ""
+
+    def client(self, service: str, region: str = REGION) -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint, **_creds())
+
+
+def _creds() -> dict[str, str]:
+    return {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "aws_session_token": "testing",
+    }
+
+
+def cli_env(endpoint: str | None, **extra: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": REGION,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "COLUMNS": "160",
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+        "DISCOVERY_MAX_SECONDS": "2",
+        **CREDENTIALS,
+    }
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "keyguard_cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMAS / name).read_text())
+
+
+def seed_trail(account: Account, *, multi_region: bool = True) -> tuple[str, str]:
+    s3 = account.client("s3")
+    s3.create_bucket(Bucket="org-cloudtrail-logs")
+    logs = account.client("logs")
+    logs.create_log_group(logGroupName="cloudtrail/management")
+    group_arn = f"arn:aws:logs:{REGION}:123456789012:log-group:cloudtrail/management:*"
+    cloudtrail = account.client("cloudtrail")
+    cloudtrail.create_trail(
+        Name="management-events",
+        S3BucketName="org-cloudtrail-logs",
+        IsMultiRegionTrail=multi_region,
+        CloudWatchLogsLogGroupArn=group_arn,
+        CloudWatchLogsRoleArn="arn:aws:iam::123456789012:role/cloudtrail-to-logs",
+    )
+    cloudtrail.put_event_selectors(
+        TrailName="management-events",
+        EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}],
+    )
+    cloudtrail.start_logging(Name="management-events")
+    return "cloudtrail/management", group_arn
+
+
+def seed_alarm(account: Account, metric: str, actions: list[str]) -> None:
+    account.client("cloudwatch").put_metric_alarm(
+        AlarmName=metric,
+        MetricName=metric,
+        Namespace="CISBenchmark",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=actions,
+    )
+
+
+def seed_compliant(account: Account) -> None:
+    from keyguard_cli.world import build_world
+
+    previous = os.environ.get("AWS_ENDPOINT_URL")
+    saved = {name: os.environ.get(name) for name in CREDENTIALS}
+    os.environ.update({"AWS_ENDPOINT_URL": account.endpoint, **CREDENTIALS})
+    try:
+        world = build_world(REGION)
+    finally:
+        for name, value in {"AWS_ENDPOINT_URL": previous, **saved}.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    account.key_id, account.key_arn, account.topic_arn = world.key_id, world.key_arn, world.topic_arn
+    account.unused_key_id = account.client("kms").create_key(Description="unused")["KeyMetadata"]["KeyId"]
+
+    group, _ = seed_trail(account)
+    metric = "CIS-4.7-DisableOrScheduleDeletionOfCMK"
+    account.client("logs").put_metric_filter(
+        logGroupName=group,
+        filterName=metric,
+        filterPattern=CIS_4_7_PATTERN,
+        metricTransformations=[{"metricName": metric, "metricNamespace": "CISBenchmark", "metricValue": "1"}],
+    )
+    seed_alarm(account, metric, [world.topic_arn])
+    events = account.client("events")
+    events.put_rule(Name="kms-keyguard-KeyEventsRule-ABC123", EventPattern=json.dumps(PROJECT_PATTERN))
+    queue_arn = account.client("sqs").get_queue_attributes(
+        QueueUrl=world.queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    events.put_targets(Rule="kms-keyguard-KeyEventsRule-ABC123", Targets=[{"Id": "fn", "Arn": queue_arn}])
+
+
+def seed_noncompliant(account: Account) -> None:
+    """Account "B": a filter that misses an event, an alarm without actions, no rule, a pending key."""
+    group, _ = seed_trail(account)
+    account.client("logs").put_metric_filter(
+        logGroupName=group,
+        filterName="kms-disable-only",
+        filterPattern="{ ($.eventSource = kms.amazonaws.com) && ($.eventName = DisableKey) }",
+        metricTransformations=[
+            {"metricName": "KmsDisable", "metricNamespace": "Security", "metricValue": "1"}
+        ],
+    )
+    seed_alarm(account, "KmsDisable", [])
+    kms = account.client("kms", OTHER_REGION)
+    key = kms.create_key(Description="old reporting data")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/reporting-2019", TargetKeyId=key)
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+
+
+def reset(endpoint: str) -> None:
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def compliant(moto_endpoint: str) -> Account:
+    account = Account(moto_endpoint)
+    seed_compliant(account)
+    return account
+
+
+@pytest.fixture
+def noncompliant(compliant: Account) -> Iterator[Account]:
+    """Scenario B on the same server; account A is restored afterwards for whatever runs next."""
+    reset(compliant.endpoint)
+    account = Account(compliant.endpoint)
+    seed_noncompliant(account)
+    try:
+        yield account
+    finally:
+        reset(compliant.endpoint)
+        seed_compliant(compliant)

@@ -1,0 +1,70 @@
+"""``keyguard replay``: files in every shape, bad files, and the embedded demo account."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.cli.conftest import ROOT, Account, cli_env, run_cli, schema
+
+
+def _record(key_arn: str) -> dict:
+    event = json.loads((ROOT / "events" / "disable_key.json").read_text())
+    text = json.dumps(event["detail"])
+    sample_arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    return json.loads(text.replace(sample_arn, key_arn).replace("111122223333", "123456789012"))
+
+
+def test_cloudtrail_log_file_replays_every_kms_record_in_dry_run(compliant: Account, tmp_path: Path) -> None:
+    # Given a CloudTrail log file with one KMS record among other services' records
+    s3_record = {"eventSource": "s3.amazonaws.com", "eventName": "PutObject", "awsRegion": "us-east-1"}
+    log_file = tmp_path / "log.json"
+    log_file.write_text(json.dumps({"Records": [s3_record, _record(compliant.key_arn)]}))
+
+    # When it is replayed against the account
+    result = run_cli("replay", str(log_file), "--json", env=cli_env(compliant.endpoint))
+
+    # Then the KMS record becomes one alert document, assessed in dry-run and published nowhere
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, schema("alert.schema.json"))
+    assert document["event"]["name"] == "DisableKey"
+    assert document["key"]["arn"] == compliant.key_arn
+    assert document["remediation"]["mode"] == "dry-run"
+    assert document["dependencies"]["total"] >= 3
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "message"),
+    [
+        (None, 8, "cannot read"),
+        ("{not json", 8, "not valid JSON"),
+        (json.dumps({"eventSource": "s3.amazonaws.com", "eventName": "PutObject"}), 9, "not a KMS event"),
+    ],
+    ids=["missing-file", "invalid-json", "not-kms"],
+)
+def test_unusable_files_are_one_line_errors(
+    tmp_path: Path, content: str | None, code: int, message: str
+) -> None:
+    path = tmp_path / "event.json"
+    if content is not None:
+        path.write_text(content)
+
+    result = run_cli("replay", str(path), env=cli_env(None))
+
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_replay_runs_the_sample_in_the_embedded_account() -> None:
+    env = cli_env(None, DISCOVERY_MAX_SECONDS="8")
+    result = run_cli("replay", "--demo", "events/schedule_key_deletion.json", env=env, timeout=180)
+
+    assert result.returncode == 0, result.stderr
+    assert "scheduled for deletion in 7 days" in result.stdout
+    assert "DEPENDENCIES" in result.stdout
+    assert "dry-run" in result.stdout
