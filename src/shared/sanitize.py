@@ -108,10 +108,6 @@ def _marker(cut: int) -> str:
     return f"{ELLIPSIS} [+{cut} chars]"
 
 
-def was_truncated(text: str) -> bool:
-    return bool(_CUT_MARKER.search(text))
-
-
 def defuse_mentions(text: str) -> str:
     """``@here``/``@channel``/``@everyone`` and every ``<...>`` control sequence stop being live.
 
