@@ -34,7 +34,7 @@ def render_impact(console: Console, result: ImpactResult) -> None:
             f"{key.deletion_date} ({key.days_until_deletion} days left)" if key.deletion_date else None,
         ),
         ("Manager", key.manager),
-        ("Spec / usage", f"{key.spec} / {key.usage}" if key.spec else None),
+        ("Spec / usage", " / ".join(v for v in (key.spec, key.usage) if v) or None),
         ("Origin", key.origin),
         (
             "Multi-Region",
@@ -146,7 +146,7 @@ def render_audit(console: Console, report: AuditReport) -> None:
                 title_justify="left",
                 box=box.SIMPLE_HEAD,
             )
-            accepted.add_column("Filter", overflow="fold")
+            accepted.add_column("Filter", overflow="fold", min_width=24)
             accepted.add_column("4.7", no_wrap=True)
             for rule in CHECKERS:
                 accepted.add_column(rule.checker, no_wrap=True)
