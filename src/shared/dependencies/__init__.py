@@ -30,7 +30,8 @@ __all__ = [
     "run_finders",
 ]
 
-_TIER_BY_TYPE = {rtype: finder.tier for finder in REGISTRY for rtype in finder.resource_types}
+# Alert order: by tier (databases, volumes, secrets, buckets, the rest), then registry order.
+_RANK = {rtype: (finder.tier, n) for n, finder in enumerate(REGISTRY) for rtype in finder.resource_types}
 
 
 def required_actions() -> set[str]:
@@ -40,7 +41,7 @@ def required_actions() -> set[str]:
 
 def resource_types() -> list[str]:
     """Every resource type discovery checks, in alert order."""
-    return sorted(_TIER_BY_TYPE, key=lambda t: (_TIER_BY_TYPE[t], t))
+    return sorted(_RANK, key=_RANK.__getitem__)
 
 
 def _merge(items: Iterable[DependencyItem]) -> list[DependencyItem]:
@@ -55,7 +56,7 @@ def _merge(items: Iterable[DependencyItem]) -> list[DependencyItem]:
             merged[ident] = known.model_copy(update={"evidence": f"{known.evidence}; {item.evidence}"})
     return sorted(
         merged.values(),
-        key=lambda i: (_TIER_BY_TYPE.get(i.resource_type, 9), i.resource_type, i.region, i.name),
+        key=lambda i: (_RANK.get(i.resource_type, (9, 0)), i.resource_type, i.region, i.name),
     )
 
 

@@ -32,13 +32,13 @@ _S3 = TableFinder(
     service="s3",
     tier=BUCKETS,
     step=Step(
-        "list_buckets",
+        "ListBuckets",
         items="Buckets",
         params={"BucketRegion": "{region}"},
         page_size=10000,
         actions=("s3:ListAllMyBuckets",),
         then=Step(
-            "get_bucket_encryption",
+            "GetBucketEncryption",
             args={"Bucket": "Name"},
             paginated=False,
             actions=("s3:GetEncryptionConfiguration",),
@@ -59,7 +59,7 @@ _EC2 = (
         service="ec2",
         tier=VOLUMES,
         step=Step(
-            "describe_volumes",
+            "DescribeVolumes",
             items="Volumes",
             page_size=1000,
             params={"Filters": [{"Name": "encrypted", "Values": ["true"]}]},
@@ -75,7 +75,7 @@ _EC2 = (
         tier=VOLUMES,
         notes="the key EBS uses for every new volume when encryption by default is on",
         step=Step(
-            "get_ebs_default_kms_key_id",
+            "GetEbsDefaultKmsKeyId",
             paginated=False,
             key_fields=("KmsKeyId",),
             resource_type="AWS::EC2::EBSDefaultKmsKey",
@@ -86,7 +86,7 @@ _EC2 = (
         name="ebs-snapshots",
         service="ec2",
         step=Step(
-            "describe_snapshots",
+            "DescribeSnapshots",
             items="Snapshots",
             page_size=1000,
             params={"OwnerIds": ["self"], "Filters": [{"Name": "encrypted", "Values": ["true"]}]},
@@ -101,11 +101,11 @@ _EC2 = (
         service="ec2",
         notes="block device mappings of the latest and the default version",
         step=Step(
-            "describe_launch_templates",
+            "DescribeLaunchTemplates",
             items="LaunchTemplates",
             page_size=200,
             then=Step(
-                "describe_launch_template_versions",
+                "DescribeLaunchTemplateVersions",
                 args={"LaunchTemplateId": "LaunchTemplateId"},
                 params={"Versions": ["$Latest", "$Default"]},
                 paginated=False,
@@ -128,7 +128,7 @@ _RDS = (
         service_of=_rds_service,
         notes="storage, Performance Insights and managed master password keys",
         step=Step(
-            "describe_db_instances",
+            "DescribeDBInstances",
             items="DBInstances",
             page_size=100,
             key_fields=("KmsKeyId", "PerformanceInsightsKMSKeyId", "MasterUserSecret.KmsKeyId"),
@@ -145,7 +145,7 @@ _RDS = (
         notes="Aurora, DocumentDB and Neptune clusters: storage, Performance Insights, master password "
         "and activity stream keys",
         step=Step(
-            "describe_db_clusters",
+            "DescribeDBClusters",
             items="DBClusters",
             page_size=100,
             key_fields=(
@@ -163,7 +163,7 @@ _RDS = (
         name="rds-db-snapshots",
         service="rds",
         step=Step(
-            "describe_db_snapshots",
+            "DescribeDBSnapshots",
             items="DBSnapshots",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -176,7 +176,7 @@ _RDS = (
         name="rds-db-cluster-snapshots",
         service="rds",
         step=Step(
-            "describe_db_cluster_snapshots",
+            "DescribeDBClusterSnapshots",
             items="DBClusterSnapshots",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -190,7 +190,7 @@ _RDS = (
         service="rds",
         notes="includes automated backups retained after their instance was deleted",
         step=Step(
-            "describe_db_instance_automated_backups",
+            "DescribeDBInstanceAutomatedBackups",
             items="DBInstanceAutomatedBackups",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -207,11 +207,11 @@ _DYNAMODB = (
         service="dynamodb",
         tier=DATABASES,
         step=Step(
-            "list_tables",
+            "ListTables",
             items="TableNames",
             page_size=100,
             then=Step(
-                "describe_table",
+                "DescribeTable",
                 args={"TableName": "@"},
                 paginated=False,
                 items="Table",
@@ -226,12 +226,12 @@ _DYNAMODB = (
         name="dynamodb-backups",
         service="dynamodb",
         step=Step(
-            "list_backups",
+            "ListBackups",
             items="BackupSummaries",
             page_size=100,
             params={"BackupType": "ALL"},
             then=Step(
-                "describe_backup",
+                "DescribeBackup",
                 args={"BackupArn": "BackupArn"},
                 paginated=False,
                 items="BackupDescription",
@@ -250,7 +250,7 @@ _SECRETS_AND_CONFIG = (
         service="secretsmanager",
         tier=SECRETS,
         step=Step(
-            "list_secrets",
+            "ListSecrets",
             items="SecretList",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -264,7 +264,7 @@ _SECRETS_AND_CONFIG = (
         service="ssm",
         tier=SECRETS,
         step=Step(
-            "describe_parameters",
+            "DescribeParameters",
             items="Parameters",
             page_size=50,
             params={"ParameterFilters": [{"Key": "Type", "Values": ["SecureString"]}]},
@@ -280,7 +280,7 @@ _SECRETS_AND_CONFIG = (
         tier=SECRETS,
         notes="environment variable encryption",
         step=Step(
-            "list_functions",
+            "ListFunctions",
             items="Functions",
             page_size=50,
             key_fields=("KMSKeyArn",),
@@ -295,11 +295,11 @@ _SECRETS_AND_CONFIG = (
         tier=SECRETS,
         notes="envelope encryption of Kubernetes secrets",
         step=Step(
-            "list_clusters",
+            "ListClusters",
             items="clusters",
             page_size=100,
             then=Step(
-                "describe_cluster",
+                "DescribeCluster",
                 args={"name": "@"},
                 paginated=False,
                 items="cluster",
@@ -318,7 +318,7 @@ _DATA_STORES = (
         service="redshift",
         tier=DATABASES,
         step=Step(
-            "describe_clusters",
+            "DescribeClusters",
             items="Clusters",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -332,7 +332,7 @@ _DATA_STORES = (
         service="redshift-serverless",
         tier=DATABASES,
         step=Step(
-            "list_namespaces",
+            "ListNamespaces",
             items="namespaces",
             page_size=100,
             key_fields=("kmsKeyId",),
@@ -346,7 +346,7 @@ _DATA_STORES = (
         service="elasticache",
         tier=DATABASES,
         step=Step(
-            "describe_replication_groups",
+            "DescribeReplicationGroups",
             items="ReplicationGroups",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -360,7 +360,7 @@ _DATA_STORES = (
         service="elasticache",
         tier=DATABASES,
         step=Step(
-            "describe_serverless_caches",
+            "DescribeServerlessCaches",
             items="ServerlessCaches",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -374,7 +374,7 @@ _DATA_STORES = (
         service="memorydb",
         tier=DATABASES,
         step=Step(
-            "describe_clusters",
+            "DescribeClusters",
             items="Clusters",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -388,11 +388,11 @@ _DATA_STORES = (
         service="opensearch",
         tier=DATABASES,
         step=Step(
-            "list_domain_names",
+            "ListDomainNames",
             items="DomainNames",
             paginated=False,
             then=Step(
-                "describe_domains",
+                "DescribeDomains",
                 args={"DomainNames": "DomainName"},
                 batch=5,
                 paginated=False,
@@ -410,13 +410,13 @@ _DATA_STORES = (
         tier=DATABASES,
         notes="collections encrypted by the policy",
         step=Step(
-            "list_security_policies",
+            "ListSecurityPolicies",
             items="securityPolicySummaries",
             params={"type": "encryption"},
             pagination=_token_pagination("securityPolicySummaries", "maxResults", "nextToken"),
             page_size=100,
             then=Step(
-                "get_security_policy",
+                "GetSecurityPolicy",
                 args={"name": "name"},
                 params={"type": "encryption"},
                 paginated=False,
@@ -432,7 +432,7 @@ _DATA_STORES = (
         service="kafka",
         tier=DATABASES,
         step=Step(
-            "list_clusters_v2",
+            "ListClustersV2",
             items="ClusterInfoList",
             page_size=100,
             key_fields=("Provisioned.EncryptionInfo.EncryptionAtRest.DataVolumeKMSKeyId",),
@@ -446,7 +446,7 @@ _DATA_STORES = (
         service="timestream-write",
         tier=DATABASES,
         step=Step(
-            "list_databases",
+            "ListDatabases",
             items="Databases",
             pagination=_token_pagination("Databases"),
             page_size=20,
@@ -462,19 +462,19 @@ _DATA_STORES = (
         service="keyspaces",
         tier=DATABASES,
         step=Step(
-            "list_keyspaces",
+            "ListKeyspaces",
             items="keyspaces",
             page_size=1000,
             actions=("cassandra:Select",),
             item_filter=lambda ks: not str(ks.get("keyspaceName", "")).startswith("system"),
             then=Step(
-                "list_tables",
+                "ListTables",
                 args={"keyspaceName": "keyspaceName"},
                 items="tables",
                 page_size=1000,
                 actions=("cassandra:Select",),
                 then=Step(
-                    "get_table",
+                    "GetTable",
                     args={"keyspaceName": "keyspaceName", "tableName": "tableName"},
                     paginated=False,
                     actions=("cassandra:Select",),
@@ -494,7 +494,7 @@ _FILE_SYSTEMS = (
         service="efs",
         tier=VOLUMES,
         step=Step(
-            "describe_file_systems",
+            "DescribeFileSystems",
             items="FileSystems",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -508,7 +508,7 @@ _FILE_SYSTEMS = (
         service="fsx",
         tier=VOLUMES,
         step=Step(
-            "describe_file_systems",
+            "DescribeFileSystems",
             items="FileSystems",
             key_fields=("KmsKeyId",),
             resource_type="AWS::FSx::FileSystem",
@@ -520,7 +520,7 @@ _FILE_SYSTEMS = (
         name="fsx-backups",
         service="fsx",
         step=Step(
-            "describe_backups",
+            "DescribeBackups",
             items="Backups",
             key_fields=("KmsKeyId",),
             resource_type="AWS::FSx::Backup",
@@ -534,7 +534,7 @@ _FILE_SYSTEMS = (
         tier=VOLUMES,
         notes="root and user volume encryption",
         step=Step(
-            "describe_workspaces",
+            "DescribeWorkspaces",
             items="Workspaces",
             page_size=25,
             key_fields=("VolumeEncryptionKey",),
@@ -550,11 +550,11 @@ _STREAMS_AND_MESSAGING = (
         name="sqs-queues",
         service="sqs",
         step=Step(
-            "list_queues",
+            "ListQueues",
             items="QueueUrls",
             page_size=1000,
             then=Step(
-                "get_queue_attributes",
+                "GetQueueAttributes",
                 args={"QueueUrl": "@"},
                 paginated=False,
                 items="Attributes",
@@ -572,10 +572,10 @@ _STREAMS_AND_MESSAGING = (
         name="sns-topics",
         service="sns",
         step=Step(
-            "list_topics",
+            "ListTopics",
             items="Topics",
             then=Step(
-                "get_topic_attributes",
+                "GetTopicAttributes",
                 args={"TopicArn": "TopicArn"},
                 paginated=False,
                 items="Attributes",
@@ -591,11 +591,11 @@ _STREAMS_AND_MESSAGING = (
         name="kinesis-streams",
         service="kinesis",
         step=Step(
-            "list_streams",
+            "ListStreams",
             items="StreamSummaries",
             page_size=10000,
             then=Step(
-                "describe_stream_summary",
+                "DescribeStreamSummary",
                 args={"StreamARN": "StreamARN"},
                 paginated=False,
                 items="StreamDescriptionSummary",
@@ -611,13 +611,13 @@ _STREAMS_AND_MESSAGING = (
         service="firehose",
         notes="server-side encryption and S3 destination encryption",
         step=Step(
-            "list_delivery_streams",
+            "ListDeliveryStreams",
             items="DeliveryStreamNames",
             paginated=False,
             params={"Limit": 10000},
             truncated="HasMoreDeliveryStreams",
             then=Step(
-                "describe_delivery_stream",
+                "DescribeDeliveryStream",
                 args={"DeliveryStreamName": "@"},
                 paginated=False,
                 items="DeliveryStreamDescription",
@@ -638,7 +638,7 @@ _STREAMS_AND_MESSAGING = (
         name="kinesisvideo-streams",
         service="kinesisvideo",
         step=Step(
-            "list_streams",
+            "ListStreams",
             items="StreamInfoList",
             page_size=10000,
             key_fields=("KmsKeyId",),
@@ -651,11 +651,11 @@ _STREAMS_AND_MESSAGING = (
         name="mq-brokers",
         service="mq",
         step=Step(
-            "list_brokers",
+            "ListBrokers",
             items="BrokerSummaries",
             page_size=100,
             then=Step(
-                "describe_broker",
+                "DescribeBroker",
                 args={"BrokerId": "BrokerId"},
                 paginated=False,
                 key_fields=("EncryptionOptions.KmsKeyId",),
@@ -669,7 +669,7 @@ _STREAMS_AND_MESSAGING = (
         name="logs-log-groups",
         service="logs",
         step=Step(
-            "describe_log_groups",
+            "DescribeLogGroups",
             items="logGroups",
             page_size=50,
             key_fields=("kmsKeyId",),
@@ -686,7 +686,7 @@ _BACKUP_AND_AUDIT = (
         service="backup",
         notes="vaults, and the recovery points in every vault",
         step=Step(
-            "list_backup_vaults",
+            "ListBackupVaults",
             items="BackupVaultList",
             page_size=1000,
             key_fields=("EncryptionKeyArn",),
@@ -694,7 +694,7 @@ _BACKUP_AND_AUDIT = (
             name_field="BackupVaultName",
             arn_field="BackupVaultArn",
             then=Step(
-                "list_recovery_points_by_backup_vault",
+                "ListRecoveryPointsByBackupVault",
                 args={"BackupVaultName": "BackupVaultName"},
                 items="RecoveryPoints",
                 page_size=1000,
@@ -710,7 +710,7 @@ _BACKUP_AND_AUDIT = (
         name="cloudtrail-trails",
         service="cloudtrail",
         step=Step(
-            "describe_trails",
+            "DescribeTrails",
             items="trailList",
             paginated=False,
             params={"includeShadowTrails": False},
@@ -724,7 +724,7 @@ _BACKUP_AND_AUDIT = (
         name="config-delivery-channels",
         service="config",
         step=Step(
-            "describe_delivery_channels",
+            "DescribeDeliveryChannels",
             items="DeliveryChannels",
             paginated=False,
             key_fields=("s3KmsKeyArn",),
@@ -736,7 +736,7 @@ _BACKUP_AND_AUDIT = (
         name="xray-encryption",
         service="xray",
         step=Step(
-            "get_encryption_config",
+            "GetEncryptionConfig",
             items="EncryptionConfig",
             paginated=False,
             key_fields=("KeyId",),
@@ -751,7 +751,7 @@ _BUILD_AND_ANALYTICS = (
         name="ecr-repositories",
         service="ecr",
         step=Step(
-            "describe_repositories",
+            "DescribeRepositories",
             items="repositories",
             page_size=1000,
             key_fields=("encryptionConfiguration.kmsKey",),
@@ -764,10 +764,10 @@ _BUILD_AND_ANALYTICS = (
         name="codebuild-projects",
         service="codebuild",
         step=Step(
-            "list_projects",
+            "ListProjects",
             items="projects",
             then=Step(
-                "batch_get_projects",
+                "BatchGetProjects",
                 args={"names": "@"},
                 batch=100,
                 paginated=False,
@@ -783,7 +783,7 @@ _BUILD_AND_ANALYTICS = (
         name="codeartifact-domains",
         service="codeartifact",
         step=Step(
-            "list_domains",
+            "ListDomains",
             items="domains",
             page_size=1000,
             key_fields=("encryptionKey",),
@@ -796,11 +796,11 @@ _BUILD_AND_ANALYTICS = (
         name="stepfunctions-state-machines",
         service="stepfunctions",
         step=Step(
-            "list_state_machines",
+            "ListStateMachines",
             items="stateMachines",
             page_size=1000,
             then=Step(
-                "describe_state_machine",
+                "DescribeStateMachine",
                 args={"stateMachineArn": "stateMachineArn"},
                 paginated=False,
                 key_fields=("encryptionConfiguration.kmsKeyId",),
@@ -815,12 +815,12 @@ _BUILD_AND_ANALYTICS = (
         service="athena",
         notes="query result and customer content encryption",
         step=Step(
-            "list_work_groups",
+            "ListWorkGroups",
             items="WorkGroups",
             pagination=_token_pagination("WorkGroups"),
             page_size=50,
             then=Step(
-                "get_work_group",
+                "GetWorkGroup",
                 args={"WorkGroup": "Name"},
                 paginated=False,
                 items="WorkGroup",
@@ -839,7 +839,7 @@ _BUILD_AND_ANALYTICS = (
         service="glue",
         notes="metadata encryption and connection password encryption",
         step=Step(
-            "get_data_catalog_encryption_settings",
+            "GetDataCatalogEncryptionSettings",
             items="DataCatalogEncryptionSettings",
             paginated=False,
             key_fields=("EncryptionAtRest.SseAwsKmsKeyId", "ConnectionPasswordEncryption.AwsKmsKeyId"),
@@ -852,7 +852,7 @@ _BUILD_AND_ANALYTICS = (
         name="glue-security-configurations",
         service="glue",
         step=Step(
-            "get_security_configurations",
+            "GetSecurityConfigurations",
             items="SecurityConfigurations",
             page_size=1000,
             key_fields=(
@@ -868,10 +868,10 @@ _BUILD_AND_ANALYTICS = (
         name="emr-security-configurations",
         service="emr",
         step=Step(
-            "list_security_configurations",
+            "ListSecurityConfigurations",
             items="SecurityConfigurations",
             then=Step(
-                "describe_security_configuration",
+                "DescribeSecurityConfiguration",
                 args={"Name": "Name"},
                 paginated=False,
                 decode=json_fields("SecurityConfiguration"),
@@ -890,11 +890,11 @@ _BUILD_AND_ANALYTICS = (
         name="sagemaker-notebook-instances",
         service="sagemaker",
         step=Step(
-            "list_notebook_instances",
+            "ListNotebookInstances",
             items="NotebookInstances",
             page_size=100,
             then=Step(
-                "describe_notebook_instance",
+                "DescribeNotebookInstance",
                 args={"NotebookInstanceName": "NotebookInstanceName"},
                 paginated=False,
                 key_fields=("KmsKeyId",),
@@ -908,7 +908,7 @@ _BUILD_AND_ANALYTICS = (
         name="dms-replication-instances",
         service="dms",
         step=Step(
-            "describe_replication_instances",
+            "DescribeReplicationInstances",
             items="ReplicationInstances",
             page_size=100,
             key_fields=("KmsKeyId",),
@@ -923,11 +923,11 @@ _BUILD_AND_ANALYTICS = (
         regions=("us-east-1",),
         notes="DNSSEC key-signing keys (their KMS keys live in us-east-1)",
         step=Step(
-            "list_hosted_zones",
+            "ListHostedZones",
             items="HostedZones",
             item_filter=lambda zone: not (zone.get("Config") or {}).get("PrivateZone"),
             then=Step(
-                "get_dnssec",
+                "GetDNSSEC",
                 args={"HostedZoneId": "Id"},
                 paginated=False,
                 items="KeySigningKeys",

@@ -21,11 +21,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-import botocore.session
 import jmespath
+from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from shared.alert import DependencyItem
@@ -58,19 +57,6 @@ GONE_CODES = frozenset(
         "StateMachineDoesNotExist",
     }
 )
-
-
-@cache
-def _operation_names(service: str) -> dict[str, str]:
-    model = botocore.session.get_session().get_service_model(service)
-    from botocore import xform_name
-
-    return {xform_name(name): name for name in model.operation_names}
-
-
-def api_name(service: str, operation: str) -> str:
-    """``describe_db_instances`` → ``DescribeDBInstances`` (from the service model)."""
-    return _operation_names(service)[operation]
 
 
 def search(expression: str, data: Any) -> Any:
@@ -106,7 +92,7 @@ def json_fields(*names: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Step:
-    operation: str  # botocore operation, snake_case
+    operation: str  # the API operation, as IAM and CloudTrail spell it: "DescribeDBInstances"
     items: str = "@"  # JMESPath to the items in each page or response ("@": the response itself)
     params: Mapping[str, Any] = field(default_factory=dict)  # constant parameters; "{region}" filled
     args: Mapping[str, str] = field(default_factory=dict)  # parameter -> JMESPath on the parent item
@@ -128,6 +114,11 @@ class Step:
     arn_format: str | None = None  # e.g. "arn:aws:ec2:{region}:{account}:volume/{id}"
     id_field: str | None = None  # fills {id} in arn_format; the name when not given
     then: Step | None = None
+
+    @property
+    def method(self) -> str:
+        """The boto3 method: ``DescribeDBInstances`` → ``describe_db_instances``."""
+        return xform_name(self.operation)
 
 
 class TruncatedListing(ClientError):
@@ -162,14 +153,14 @@ class TableFinder:
 
     @property
     def operations(self) -> tuple[str, ...]:
-        return tuple(api_name(self.service, s.operation) for s in self.steps)
+        return tuple(s.operation for s in self.steps)
 
     @property
     def actions(self) -> tuple[str, ...]:
         prefix = IAM_PREFIX.get(self.service, self.service)
         out: list[str] = []
         for step in self.steps:
-            for action in step.actions or (f"{prefix}:{api_name(self.service, step.operation)}",):
+            for action in step.actions or (f"{prefix}:{step.operation}",):
                 if action not in out:
                     out.append(action)
         return tuple(out)
@@ -187,13 +178,13 @@ class TableFinder:
         if step.paginated:
             config = dict(step.pagination) if step.pagination else None
             yield from ctx.paginate(
-                self.service, step.operation, page_size=step.page_size, config=config, **params
+                self.service, step.method, page_size=step.page_size, config=config, **params
             )
             return
         ctx.check_deadline()
-        response = getattr(ctx.client(self.service), step.operation)(**params)
+        response = getattr(ctx.client(self.service), step.method)(**params)
         if step.truncated and search(step.truncated, response):
-            raise TruncatedListing(api_name(self.service, step.operation))
+            raise TruncatedListing(step.operation)
         yield response
 
     def _run_step(self, ctx: FinderContext, step: Step, params: dict[str, Any], parent: Any) -> Iterator[Any]:

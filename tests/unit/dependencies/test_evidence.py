@@ -1,0 +1,277 @@
+"""Grants, GetKeyLastUsage and CloudTrail evidence (moto implements neither of the last two)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from shared.aws import ClientFactory
+from shared.dependencies import discover, required_actions
+from shared.dependencies.evidence import grant_item, service_from_principal, trail_event
+from shared.keyref import KeyIdentity
+
+from .conftest import ACCOUNT, FAST_FAIL, REGION, later
+
+SESSION = boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+IDENTITY = KeyIdentity(key_arn=KEY)
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
+
+
+def _event(
+    name: str,
+    *,
+    role: str | None = ROLE,
+    invoked_by: str | None = None,
+    context: dict | None = None,
+    when: datetime = NOW,
+    error: str | None = None,
+) -> dict:
+    identity: dict = {"type": "AssumedRole" if role else "AWSService"}
+    if role:
+        identity["arn"] = role.replace(":iam:", ":sts:").replace(":role/", ":assumed-role/") + "/session-1"
+        identity["sessionContext"] = {"sessionIssuer": {"type": "Role", "arn": role}}
+    if invoked_by:
+        identity["invokedBy"] = invoked_by
+    record = {
+        "eventName": name,
+        "userIdentity": identity,
+        "requestParameters": {"encryptionContext": context or {}, "keyId": KEY},
+    }
+    if error:
+        record["errorCode"] = error
+    return {
+        "EventId": f"id-{name}-{when.timestamp()}",
+        "EventName": name,
+        "EventTime": when,
+        "EventSource": "kms.amazonaws.com",
+        "CloudTrailEvent": json.dumps(record),
+    }
+
+
+def _discover(kms_calls: list, trail_pages: list[dict] | None, **kwargs: object):
+    factory = ClientFactory(SESSION, config=FAST_FAIL)
+    kms = Stubber(factory.client("kms", REGION))
+    trail = Stubber(factory.client("cloudtrail", REGION))
+    for operation, response in kms_calls:
+        if isinstance(response, str):
+            kms.add_client_error(operation, service_error_code=response)
+        else:
+            kms.add_response(
+                operation, response, {"KeyId": KEY, **({"Limit": ANY} if operation == "list_grants" else {})}
+            )
+    for page in trail_pages or []:
+        if isinstance(page, str):
+            trail.add_client_error("lookup_events", service_error_code=page)
+        else:
+            trail.add_response(
+                "lookup_events",
+                page,
+                {
+                    "LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": KEY}],
+                    "StartTime": NOW - timedelta(days=7),
+                    "EndTime": NOW,
+                    "MaxResults": 50,
+                    **({"NextToken": ANY} if page is not trail_pages[0] else {}),
+                },
+            )
+    with kms, trail:
+        section = discover(
+            IDENTITY, factory, deadline=later(), finders=[], max_workers=1, now=lambda: NOW, **kwargs
+        )
+        kms.assert_no_pending_responses()
+        trail.assert_no_pending_responses()
+    return section
+
+
+GRANTS = {
+    "Grants": [
+        {
+            "GrantId": "g-ebs",
+            "KeyId": KEY,
+            "GranteePrincipal": ROLE,
+            "Operations": ["Decrypt", "ReEncryptFrom"],
+            "Constraints": {"EncryptionContextSubset": {"aws:ebs:id": "vol-0123"}},
+        },
+        {
+            "GrantId": "g-rds",
+            "KeyId": KEY,
+            "GranteePrincipal": "rds.us-east-1.amazonaws.com",
+            "Operations": ["Decrypt", "GenerateDataKey"],
+            "Name": "rds-grant",
+        },
+        {
+            "GrantId": "g-ddb",
+            "KeyId": KEY,
+            "GranteePrincipal": "dynamodb.us-east-1.amazonaws.com",
+            "Operations": ["Decrypt"],
+            "Constraints": {
+                "EncryptionContextSubset": {
+                    "aws:dynamodb:subscriberId": ACCOUNT,
+                    "aws:dynamodb:tableName": "orders",
+                }
+            },
+        },
+    ]
+}
+NO_GRANTS = {"Grants": []}
+NEVER_USED = {
+    "KeyId": KEY,
+    "TrackingStartDate": datetime(2026, 4, 1, tzinfo=UTC),
+    "KeyCreationDate": datetime(2025, 1, 1, tzinfo=UTC),
+}
+
+
+def test_grants_name_the_service_and_the_resource_of_their_encryption_context() -> None:
+    section = _discover([("list_grants", GRANTS), ("get_key_last_usage", NEVER_USED)], None, lookback_days=0)
+    grants = {g.grant_id: g for g in section.grants}
+    assert (grants["g-ebs"].service, grants["g-ebs"].resource) == ("ebs", "vol-0123")
+    assert (grants["g-rds"].service, grants["g-rds"].resource, grants["g-rds"].name) == (
+        "rds",
+        None,
+        "rds-grant",
+    )
+    assert (grants["g-ddb"].service, grants["g-ddb"].resource) == ("dynamodb", "orders")
+    assert grants["g-ebs"].operations == ["Decrypt", "ReEncryptFrom"]
+    assert section.complete is True
+
+
+@pytest.mark.parametrize(
+    ("principal", "service"),
+    [
+        ("secretsmanager.us-east-1.amazonaws.com", "secretsmanager"),
+        ("lambda.amazonaws.com", "lambda"),
+        (f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS", "rds"),
+        (ROLE, None),
+        (None, None),
+    ],
+)
+def test_the_service_is_guessed_from_a_service_principal(principal: str | None, service: str | None) -> None:
+    assert service_from_principal(principal) == service
+
+
+def test_a_grant_for_a_lambda_function_names_the_function() -> None:
+    grant = grant_item(
+        {
+            "GrantId": "g",
+            "GranteePrincipal": ROLE,
+            "Operations": ["Decrypt"],
+            "Constraints": {
+                "EncryptionContextEquals": {
+                    "aws:lambda:FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"
+                }
+            },
+        }
+    )
+    assert (grant.service, grant.resource) == ("lambda", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f")
+
+
+def test_last_usage_is_reported_with_its_operation_and_caveat() -> None:
+    used = {
+        **NEVER_USED,
+        "KeyLastUsage": {
+            "Operation": "Decrypt",
+            "Timestamp": NOW - timedelta(hours=3),
+            "CloudTrailEventId": "e-1",
+        },
+    }
+    section = _discover([("list_grants", NO_GRANTS), ("get_key_last_usage", used)], None, lookback_days=0)
+    assert section.usage is not None
+    assert section.usage.last_usage == "2026-11-29T09:00:00Z"
+    assert section.usage.last_usage_operation == "Decrypt"
+    assert "up to an hour" in (section.usage.last_usage_note or "")
+
+
+def test_an_empty_last_usage_answer_does_not_claim_the_key_is_unused() -> None:
+    section = _discover(
+        [("list_grants", NO_GRANTS), ("get_key_last_usage", NEVER_USED)], None, lookback_days=0
+    )
+    assert section.usage is not None
+    assert section.usage.last_usage is None
+    note = section.usage.last_usage_note or ""
+    assert "does not prove the key unused" in note
+    assert "2026-04-01" in note
+
+
+def test_a_key_created_after_tracking_began_and_never_used_says_so() -> None:
+    fresh = {**NEVER_USED, "KeyCreationDate": datetime(2026, 6, 1, tzinfo=UTC)}
+    section = _discover([("list_grants", NO_GRANTS), ("get_key_last_usage", fresh)], None, lookback_days=0)
+    assert section.usage is not None
+    assert "since the key was created" in (section.usage.last_usage_note or "")
+
+
+def test_cloudtrail_events_are_summarised_by_principal() -> None:
+    pages = [
+        {
+            "Events": [
+                _event("Decrypt", context={"aws:lambda:FunctionArn": "fn-a"}, when=NOW - timedelta(hours=1)),
+                _event("Decrypt", context={"aws:lambda:FunctionArn": "fn-a"}, when=NOW - timedelta(hours=2)),
+                _event("DisableKey"),
+            ],
+            "NextToken": "t1",
+        },
+        {
+            "Events": [
+                _event(
+                    "GenerateDataKey",
+                    role=None,
+                    invoked_by="secretsmanager.amazonaws.com",
+                    context={"SecretARN": "arn:secret"},
+                ),
+                _event("Decrypt", error="DisabledException", when=NOW - timedelta(minutes=5)),
+            ]
+        },
+    ]
+    section = _discover([("list_grants", NO_GRANTS), ("get_key_last_usage", NEVER_USED)], pages)
+    usage = section.usage
+    assert usage is not None
+    assert usage.events_examined == 5
+    assert usage.lookback_days == 7
+    by_name = {p.principal: p for p in usage.principals}
+    assert by_name[ROLE].calls == 3
+    assert by_name[ROLE].operations == ["Decrypt"]
+    assert by_name[ROLE].encryption_context == ["aws:lambda:FunctionArn=fn-a"]
+    assert by_name[ROLE].last_seen == "2026-11-29T11:55:00Z"
+    assert by_name["secretsmanager.amazonaws.com"].invoked_by == ["secretsmanager.amazonaws.com"]
+    assert usage.principals[0].principal == ROLE  # busiest first
+    assert section.complete is True
+
+
+def test_denied_cloudtrail_and_last_usage_are_unchecked_not_silent() -> None:
+    section = _discover(
+        [("list_grants", "AccessDeniedException"), ("get_key_last_usage", "AccessDeniedException")],
+        ["AccessDeniedException"],
+    )
+    assert section.complete is False
+    assert sorted((u.finder, u.reason) for u in section.unchecked) == [
+        ("cloudtrail-key-usage", "denied: AccessDeniedException"),
+        ("kms-grants", "denied: AccessDeniedException"),
+        ("kms-last-usage", "denied: AccessDeniedException"),
+    ]
+    assert section.usage is None
+
+
+def test_throttled_cloudtrail_keeps_the_pages_it_read() -> None:
+    pages = [{"Events": [_event("Decrypt")], "NextToken": "t1"}, "ThrottlingException"]
+    section = _discover([("list_grants", NO_GRANTS), ("get_key_last_usage", NEVER_USED)], pages)
+    assert section.usage is not None
+    assert section.usage.events_examined == 1
+    assert [(u.finder, u.reason) for u in section.unchecked] == [
+        ("cloudtrail-key-usage", "throttled: ThrottlingException (retries exhausted)")
+    ]
+
+
+def test_only_cryptographic_operations_count_as_use() -> None:
+    assert trail_event(_event("DisableKey")) is None
+    parsed = trail_event(_event("Decrypt", error="DisabledException"))
+    assert parsed is not None
+    assert parsed.error_code == "DisabledException"
+
+
+def test_required_actions_include_the_evidence_calls() -> None:
+    assert {"kms:ListGrants", "kms:GetKeyLastUsage", "cloudtrail:LookupEvents"} <= required_actions()
