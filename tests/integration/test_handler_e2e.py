@@ -44,7 +44,8 @@ def _deliver(world: World, name: str, context: Any) -> tuple[dict[str, Any], dic
 
 
 def test_scheduled_deletion_of_a_key_with_dependencies_is_a_critical_enriched_alert(
-        world: World, lambda_context: Any) -> None:
+    world: World, lambda_context: Any
+) -> None:
     receipt, envelope, doc = _deliver(world, "schedule_key_deletion", lambda_context)
 
     assert receipt["alert_id"] == doc["alert_id"] == "5b0d2b71-8a43-4c41-9d53-0f7c0d1a9e11"
@@ -66,11 +67,18 @@ def test_scheduled_deletion_of_a_key_with_dependencies_is_a_critical_enriched_al
     assert "analytics-scratch" not in names
     assert "analytics/warehouse" not in names
     assert deps["counts"]["AWS::EC2::Volume"] == 2
-    assert any(f"cancel-key-deletion --key-id {world.key_id} --region us-east-1" in s for s in doc["next_steps"])
-    assert envelope["Subject"].isascii() and len(envelope["Subject"]) < 100
+    assert any(
+        f"cancel-key-deletion --key-id {world.key_id} --region us-east-1" in s for s in doc["next_steps"]
+    )
+    assert envelope["Subject"].isascii()
+    assert len(envelope["Subject"]) < 100
     attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
-    assert attributes == {"severity": "critical", "event_name": "ScheduleKeyDeletion",
-                          "account": "123456789012", "region": "us-east-1"}
+    assert attributes == {
+        "severity": "critical",
+        "event_name": "ScheduleKeyDeletion",
+        "account": "123456789012",
+        "region": "us-east-1",
+    }
 
 
 def test_legacy_disable_key_record_with_null_response_is_enriched(world: World, lambda_context: Any) -> None:
@@ -117,8 +125,15 @@ def test_root_actor_is_flagged_and_raises_severity(world: World, lambda_context:
 
 
 def test_malformed_event_is_reported_not_crashed_on(world: World, lambda_context: Any) -> None:
-    receipt = lambda_handler({"detail-type": "AWS API Call via CloudTrail", "source": "aws.kms",
-                              "id": "abc", "detail": {"eventSource": "kms.amazonaws.com"}}, lambda_context)
+    receipt = lambda_handler(
+        {
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.kms",
+            "id": "abc",
+            "detail": {"eventSource": "kms.amazonaws.com"},
+        },
+        lambda_context,
+    )
     envelopes = world.read_alerts()
     assert receipt["kind"] == "invalid-event"
     assert len(envelopes) == 1
@@ -127,8 +142,9 @@ def test_malformed_event_is_reported_not_crashed_on(world: World, lambda_context
     assert "eventName" in doc["notes"][0]
 
 
-def test_failed_delivery_raises_so_lambda_retries(world: World, lambda_context: Any,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_delivery_raises_so_lambda_retries(
+    world: World, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ALERT_TOPIC_ARN", world.topic_arn.replace("kms-keyguard-alerts", "deleted-topic"))
     with pytest.raises(AlertDeliveryError):
         lambda_handler(world.event("disable_key"), lambda_context)

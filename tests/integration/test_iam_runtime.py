@@ -68,8 +68,12 @@ def world() -> Iterator[World]:
 def test_every_call_the_responder_makes_is_granted(world: World, mode: str) -> None:
     session = boto3.Session(region_name=world.region)
     recorder = CallRecorder(session)
-    settings = Settings(alert_topic_arn=world.topic_arn, remediation_mode=mode, remediation_scope="all",
-                        reenable_disabled_keys=True)
+    settings = Settings(
+        alert_topic_arn=world.topic_arn,
+        remediation_mode=mode,
+        remediation_scope="all",
+        reenable_disabled_keys=True,
+    )
     responder = Responder(settings, ClientFactory(session))
     for name in SCENARIOS:
         event = world.event(name)

@@ -20,16 +20,18 @@ def test_minimal_environment_gives_safe_defaults() -> None:
 
 
 def test_every_variable_is_read() -> None:
-    settings = Settings.from_env({
-        "ALERT_TOPIC_ARN": TOPIC,
-        "REMEDIATION_MODE": "enforce",
-        "REMEDIATION_SCOPE": "all",
-        "REENABLE_DISABLED_KEYS": "true",
-        "PROTECT_TAG_KEY": "guard:protect",
-        "IDEMPOTENCY_TABLE_NAME": "",
-        "DISCOVERY_MAX_SECONDS": "12.5",
-        "USAGE_LOOKBACK_DAYS": "3",
-    })
+    settings = Settings.from_env(
+        {
+            "ALERT_TOPIC_ARN": TOPIC,
+            "REMEDIATION_MODE": "enforce",
+            "REMEDIATION_SCOPE": "all",
+            "REENABLE_DISABLED_KEYS": "true",
+            "PROTECT_TAG_KEY": "guard:protect",
+            "IDEMPOTENCY_TABLE_NAME": "",
+            "DISCOVERY_MAX_SECONDS": "12.5",
+            "USAGE_LOOKBACK_DAYS": "3",
+        }
+    )
     assert settings.remediation_mode is RemediationMode.ENFORCE
     assert settings.remediation_scope is RemediationScope.ALL
     assert settings.reenable_disabled_keys is True
@@ -46,14 +48,17 @@ def test_missing_topic_names_the_variable() -> None:
 
 def test_every_bad_variable_is_reported_at_once() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        Settings.from_env({"ALERT_TOPIC_ARN": "not-an-arn", "REMEDIATION_MODE": "yolo",
-                           "DISCOVERY_MAX_SECONDS": "-1"})
+        Settings.from_env(
+            {"ALERT_TOPIC_ARN": "not-an-arn", "REMEDIATION_MODE": "yolo", "DISCOVERY_MAX_SECONDS": "-1"}
+        )
     message = str(caught.value)
     for name in ("ALERT_TOPIC_ARN", "REMEDIATION_MODE", "DISCOVERY_MAX_SECONDS"):
         assert name in message
 
 
-def test_handler_fails_fast_when_misconfigured(monkeypatch: pytest.MonkeyPatch, lambda_context: object) -> None:
+def test_handler_fails_fast_when_misconfigured(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: object
+) -> None:
     from handlers.key_events import lambda_handler
 
     monkeypatch.delenv("ALERT_TOPIC_ARN", raising=False)

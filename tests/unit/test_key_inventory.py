@@ -67,8 +67,12 @@ DESCRIBE = {
     "KeyMetadata": {
         "KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
         "Arn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        "KeyState": "Disabled", "Enabled": False, "KeyManager": "CUSTOMER", "Origin": "AWS_KMS",
-        "KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeyState": "Disabled",
+        "Enabled": False,
+        "KeyManager": "CUSTOMER",
+        "Origin": "AWS_KMS",
+        "KeySpec": "SYMMETRIC_DEFAULT",
+        "KeyUsage": "ENCRYPT_DECRYPT",
     }
 }
 
@@ -96,11 +100,18 @@ def test_multi_region_configuration_feeds_the_identity() -> None:
     client = boto3.client("kms", region_name=REGION)
     primary = "arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"
     replica = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"
-    metadata = {**DESCRIBE["KeyMetadata"], "KeyId": primary.rsplit("/", 1)[1], "Arn": primary,
-                "KeyState": "PendingReplicaDeletion", "MultiRegion": True,
-                "MultiRegionConfiguration": {"MultiRegionKeyType": "PRIMARY",
-                                             "PrimaryKey": {"Arn": primary, "Region": "us-east-1"},
-                                             "ReplicaKeys": [{"Arn": replica, "Region": "eu-west-1"}]}}
+    metadata = {
+        **DESCRIBE["KeyMetadata"],
+        "KeyId": primary.rsplit("/", 1)[1],
+        "Arn": primary,
+        "KeyState": "PendingReplicaDeletion",
+        "MultiRegion": True,
+        "MultiRegionConfiguration": {
+            "MultiRegionKeyType": "PRIMARY",
+            "PrimaryKey": {"Arn": primary, "Region": "us-east-1"},
+            "ReplicaKeys": [{"Arn": replica, "Region": "eu-west-1"}],
+        },
+    }
     with Stubber(client) as stub:
         stub.add_response("describe_key", {"KeyMetadata": metadata})
         stub.add_response("list_aliases", {"Aliases": []})
@@ -116,7 +127,12 @@ def test_multi_region_configuration_feeds_the_identity() -> None:
 
 @pytest.mark.parametrize(
     ("delta", "days"),
-    [(timedelta(days=7), 7), (timedelta(days=6, hours=23), 7), (timedelta(hours=1), 1), (timedelta(hours=-2), 0)],
+    [
+        (timedelta(days=7), 7),
+        (timedelta(days=6, hours=23), 7),
+        (timedelta(hours=1), 1),
+        (timedelta(hours=-2), 0),
+    ],
 )
 def test_days_until_deletion_rounds_up_and_never_goes_negative(delta: timedelta, days: int) -> None:
     now = datetime(2026, 11, 29, 12, tzinfo=UTC)

@@ -94,8 +94,10 @@ def test_resource_arn_in_any_case_without_type(field: str) -> None:
         (KEY_ARN_WEST, KEY_ARN_WEST),
         ("alias/prod-db", f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/prod-db"),
         (f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/prod-db", f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/prod-db"),
-        ("mrk-1234abcd12ab34cd56ef1234567890ab",
-         f"arn:aws:kms:us-east-1:{ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab"),
+        (
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+            f"arn:aws:kms:us-east-1:{ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        ),
     ],
     ids=["key-id", "key-arn", "alias-name", "alias-arn", "mrk-id"],
 )
@@ -111,8 +113,11 @@ def test_response_key_wins_over_resources_and_request() -> None:
 
 
 def test_alias_reference_is_used_only_when_nothing_names_the_key_itself() -> None:
-    raw = _base() | {"responseElements": None, "requestParameters": {"keyId": "alias/prod-db"},
-                     "resources": [{"ARN": KEY_ARN_WEST}]}
+    raw = _base() | {
+        "responseElements": None,
+        "requestParameters": {"keyId": "alias/prod-db"},
+        "resources": [{"ARN": KEY_ARN_WEST}],
+    }
     assert CloudTrailRecord.model_validate(raw).resolve_key_arn()[0] == KEY_ARN_WEST
 
 
@@ -136,8 +141,13 @@ def test_deletion_date_is_kept_as_the_display_string_it_is(display: str) -> None
 
 
 def test_pending_replica_deletion_state_is_read_from_the_response() -> None:
-    raw = _base() | {"responseElements": {"keyId": KEY_ARN_WEST, "keyState": "PendingReplicaDeletion",
-                                          "pendingWindowInDays": 30}}
+    raw = _base() | {
+        "responseElements": {
+            "keyId": KEY_ARN_WEST,
+            "keyState": "PendingReplicaDeletion",
+            "pendingWindowInDays": 30,
+        }
+    }
     record = CloudTrailRecord.model_validate(raw)
     assert record.event_key_state == "PendingReplicaDeletion"
     assert record.event_deletion_date is None
@@ -154,10 +164,21 @@ def test_error_code_marks_a_failed_attempt(code: str) -> None:
 @pytest.mark.parametrize(
     ("identity", "type_", "session"),
     [
-        ({"type": "IAMUser", "userName": "Alice", "arn": f"arn:aws:iam::{ACCOUNT}:user/Alice"}, "IAMUser", None),
-        ({"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/alice"}, "AssumedRole", "alice"),
-        ({"type": "FederatedUser", "arn": f"arn:aws:sts::{ACCOUNT}:federated-user/carol"}, "FederatedUser",
-         "carol"),
+        (
+            {"type": "IAMUser", "userName": "Alice", "arn": f"arn:aws:iam::{ACCOUNT}:user/Alice"},
+            "IAMUser",
+            None,
+        ),
+        (
+            {"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/alice"},
+            "AssumedRole",
+            "alice",
+        ),
+        (
+            {"type": "FederatedUser", "arn": f"arn:aws:sts::{ACCOUNT}:federated-user/carol"},
+            "FederatedUser",
+            "carol",
+        ),
         ({"type": "AWSService", "invokedBy": "backup.amazonaws.com"}, "AWSService", None),
         ({"type": "Root", "arn": f"arn:aws:iam::{ACCOUNT}:root"}, "Root", None),
         (None, None, None),
@@ -175,7 +196,10 @@ def test_unknown_fields_string_booleans_and_any_event_version_are_accepted() -> 
         "readOnly": "false",
         "sessionCredentialFromConsole": "true",
         "brandNewField": {"x": [1, 2]},
-        "userIdentity": {"type": "AssumedRole", "sessionContext": {"attributes": {"mfaAuthenticated": "true"}}},
+        "userIdentity": {
+            "type": "AssumedRole",
+            "sessionContext": {"attributes": {"mfaAuthenticated": "true"}},
+        },
     }
     record = CloudTrailRecord.model_validate(raw)
     assert record.read_only is False
@@ -197,8 +221,11 @@ def test_unparseable_event_time_does_not_reject_the_record() -> None:
         {"detail-type": "AWS API Call via CloudTrail", "source": "aws.kms", "detail": {}},
         {"detail-type": "AWS API Call via CloudTrail", "source": "aws.kms", "detail": "oops"},
         {"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {}},
-        {"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
-         "detail": {"eventSource": "s3.amazonaws.com", "eventName": "PutObject"}},
+        {
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.s3",
+            "detail": {"eventSource": "s3.amazonaws.com", "eventName": "PutObject"},
+        },
         ["not", "an", "object"],
     ],
     ids=["empty", "no-event-name", "detail-not-object", "other-detail-type", "other-service", "list"],
