@@ -8,13 +8,16 @@ from the SQS queue subscribed to the alert topic, and prints it as an on-call en
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from keyguard_cli.emulation import emulated_apis
 from keyguard_cli.world import EVENTS_DIR, build_world, perform
 from shared.alert import AlertDocument
 
@@ -26,6 +29,7 @@ DEMO_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "KmsKeyguard",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_DISABLED": "true",  # no EMF lines between the report's lines
     "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # the demo account needs no AMI catalogue (seconds saved)
 }
 
@@ -53,7 +57,7 @@ def run_demo(event_name: str, mode: str = "off", region: str = "us-east-1") -> l
     _demo_environment()
     from moto import mock_aws
 
-    with mock_aws():
+    with mock_aws(), emulated_apis():
         world = build_world(region)
         os.environ["ALERT_TOPIC_ARN"] = world.topic_arn
         os.environ["REMEDIATION_MODE"] = mode
@@ -64,11 +68,17 @@ def run_demo(event_name: str, mode: str = "off", region: str = "us-east-1") -> l
         key_events._responder = None
         event = world.event(event_name)
         perform(world, event)
-        key_events.lambda_handler(event, FakeLambdaContext())
+        with contextlib.redirect_stdout(sys.stderr):  # the function's EMF metrics and logs
+            key_events.lambda_handler(event, FakeLambdaContext())
         return world.read_alerts()
 
 
 def _demo_environment() -> None:
+    from shared.observability import logger
+
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(sys.stderr)  # logs apart from the report on stdout
     for name, value in DEMO_ENV.items():
         os.environ.setdefault(name, value)
     os.environ.pop("AWS_PROFILE", None)
@@ -87,7 +97,7 @@ def replay_in_world(events: list[dict[str, Any]], *, enforce: bool = False) -> l
 
     region = next((str(e["region"]) for e in events if e.get("region")), "us-east-1")
     documents: list[AlertDocument] = []
-    with mock_aws():
+    with mock_aws(), emulated_apis():
         world = build_world(region)
         settings = replay_settings(enforce=enforce, publish=False, topic_arn=world.topic_arn)
         responder = Responder(settings)

@@ -147,6 +147,23 @@ def _seed_resources(world: World) -> None:
         volume = ec2.create_volume(AvailabilityZone=zone, Size=size, Encrypted=True, KmsKeyId=key)
         world.resources.append(f"ec2:{volume['VolumeId']}")
 
+    kms = boto3.client("kms", region_name=region)
+    account = world.key_arn.split(":")[4]
+    first_volume = next(r for r in world.resources if r.startswith("ec2:")).split(":", 1)[1]
+    kms.create_grant(
+        KeyId=world.key_id,
+        Name="ebs-attachment",
+        GranteePrincipal=f"arn:aws:iam::{account}:role/aws-service-role/ebs",
+        Operations=["Decrypt", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo"],
+        Constraints={"EncryptionContextSubset": {"aws:ebs:id": first_volume}},
+    )
+    kms.create_grant(
+        KeyId=world.key_id,
+        Name="payments-api",
+        GranteePrincipal=f"arn:aws:iam::{account}:role/payments-api",
+        Operations=["Decrypt", "GenerateDataKey"],
+    )
+
     secrets = boto3.client("secretsmanager", region_name=region)
     for name, key in (
         ("prod/payments/db-password", "alias/prod-db"),

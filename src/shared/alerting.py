@@ -89,7 +89,12 @@ def _plural(count: int, noun: str, plural: str | None = None) -> str:
 
 
 def _raw_key_label(doc: AlertDocument) -> str:
+    """The name an engineer knows the key by: the alias the caller used, else the first alias."""
     key = doc.key
+    requested = doc.event.requested_key or ""
+    named = requested[requested.find("alias/") :] if "alias/" in requested else None
+    if named and named in key.aliases:
+        return named
     if key.aliases:
         return key.aliases[0]
     return key.id or key.arn or doc.event.requested_key or "(unknown key)"
@@ -475,9 +480,6 @@ def render_text(doc: AlertDocument) -> str:
 def _render_text(doc: AlertDocument, lim: RenderLimits) -> str:
     out = _Text()
     out.lines.append(verdict(doc))
-    summary = clean(doc.summary, lim.long_value_len) if doc.summary else ""
-    if summary and summary != out.lines[0]:
-        out.lines.extend(["", summary])
     _key_section(out, doc, lim)
     _action_section(out, doc, lim)
     _actor_section(out, doc, lim)

@@ -6,7 +6,9 @@ nothing creates a client at import time, so tests can activate moto before the f
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -21,15 +23,30 @@ BOTO_CONFIG = Config(  # type: ignore[call-arg]  # user_agent_appid is newer tha
 )
 
 
+def default_config(environ: Mapping[str, str] | None = None) -> Config:
+    """``BOTO_CONFIG``, with the standard ``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` honoured when set.
+
+    An explicit ``retries`` in a Config overrides the SDK's own environment variables, so they are
+    applied here: an operator (or a test against a local endpoint) can still choose the retry policy.
+    """
+    env = os.environ if environ is None else environ
+    retries = dict(BOTO_CONFIG.retries or {})
+    if env.get("AWS_RETRY_MODE") in ("legacy", "standard", "adaptive"):
+        retries["mode"] = env["AWS_RETRY_MODE"]
+    if env.get("AWS_MAX_ATTEMPTS", "").isdigit() and int(env["AWS_MAX_ATTEMPTS"]) >= 1:
+        retries["max_attempts"] = int(env["AWS_MAX_ATTEMPTS"])
+    return BOTO_CONFIG.merge(Config(retries=retries))
+
+
 class ClientFactory:
     """Builds one client per (service, region) and hands the same one out afterwards.
 
     botocore clients are thread-safe once created; creation itself is not, so it is locked.
     """
 
-    def __init__(self, session: boto3.Session | None = None, config: Config = BOTO_CONFIG) -> None:
+    def __init__(self, session: boto3.Session | None = None, config: Config | None = None) -> None:
         self._session = session
-        self._config = config
+        self._config = config or default_config()
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()
 

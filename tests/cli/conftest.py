@@ -76,6 +76,9 @@ def cli_env(endpoint: str | None, **extra: str) -> dict[str, str]:
         "COLUMNS": "160",
         "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         "DISCOVERY_MAX_SECONDS": "2",
+        # A local moto server never throttles; APIs it lacks answer 500, which must not hold
+        # discovery workers in back-off.
+        "AWS_MAX_ATTEMPTS": "1",
         **CREDENTIALS,
     }
     if endpoint:

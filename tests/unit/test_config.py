@@ -64,3 +64,17 @@ def test_handler_fails_fast_when_misconfigured(
     monkeypatch.delenv("ALERT_TOPIC_ARN", raising=False)
     with pytest.raises(ConfigurationError, match="ALERT_TOPIC_ARN"):
         lambda_handler({"detail-type": "x", "source": "aws.kms", "detail": {}}, lambda_context)
+
+
+def test_client_retry_policy_follows_the_standard_sdk_variables() -> None:
+    from shared.aws import default_config
+
+    assert default_config({}).retries == {"mode": "adaptive", "max_attempts": 5}
+    assert default_config({"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"}).retries == {
+        "mode": "standard",
+        "max_attempts": 1,
+    }
+    assert default_config({"AWS_MAX_ATTEMPTS": "zero", "AWS_RETRY_MODE": "yolo"}).retries == {
+        "mode": "adaptive",
+        "max_attempts": 5,
+    }

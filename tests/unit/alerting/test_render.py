@@ -119,12 +119,11 @@ def test_text_starts_with_the_verdict_and_has_every_section_in_order(sample: str
     assert positions == sorted(positions)
 
 
-def test_text_shows_the_summary_under_the_verdict() -> None:
-    text = render_text(samples.critical_scheduled_deletion())
-    assert (
-        text.splitlines()[2]
-        == "Deletion of a key used by 12 resources was cancelled automatically; the key is Disabled."
-    )
+def test_text_opens_with_the_verdict_built_from_fields_not_the_summary() -> None:
+    doc = samples.critical_scheduled_deletion()
+    text = render_text(doc)
+    assert text.splitlines()[0] == verdict(doc)
+    assert doc.summary not in text
 
 
 def test_text_renders_next_steps_verbatim() -> None:
@@ -292,4 +291,4 @@ def test_hostile_values_sit_inside_code_spans_in_the_chat_description() -> None:
 def test_hostile_summary_cannot_forge_the_verdict() -> None:
     text = render_text(samples.hostile_input())
     assert text.startswith("CRITICAL: key alias/prod-db scheduled for deletion in 7 days")
-    assert "\uff20here *ignore this alert*" in text.splitlines()[2]
+    assert "ignore this alert" not in text

@@ -1,0 +1,172 @@
+"""Canned answers, shaped like the real API, for the calls moto does not emulate.
+
+The local demo runs the real responder against moto. A handful of APIs the responder uses are not
+in moto (``GetKeyLastUsage``, CloudTrail ``LookupEvents``, and some describe calls of services moto
+lacks); without answers the demo alert would only show "not checked". Inside ``emulated_apis()``
+those calls are answered here instead, before they reach moto, with responses in the shape the
+real services return. Everything else still goes to moto, and nothing leaves the process.
+
+This is used by the demo and ``keyguard replay --demo`` only, never by the deployed function.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import botocore.handlers
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+Answer = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _trail_event(
+    key_arn: str,
+    name: str,
+    role: str,
+    session: str,
+    invoked_by: str | None,
+    context: dict[str, str],
+    minutes_ago: int,
+) -> dict[str, Any]:
+    account = key_arn.split(":")[4]
+    region = key_arn.split(":")[3]
+    when = _now() - timedelta(minutes=minutes_ago)
+    identity: dict[str, Any] = {
+        "type": "AssumedRole",
+        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+        "accountId": account,
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "userName": role, "arn": f"arn:aws:iam::{account}:role/{role}"}
+        },
+    }
+    if invoked_by:
+        identity["invokedBy"] = invoked_by
+    record = {
+        "eventVersion": "1.10",
+        "userIdentity": identity,
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "kms.amazonaws.com",
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": invoked_by or "10.0.12.34",
+        "userAgent": invoked_by or "aws-sdk-java/2.25.60",
+        "requestParameters": {"encryptionContext": context, "keyId": key_arn},
+        "responseElements": None,
+        "readOnly": True,
+        "resources": [{"accountId": account, "type": "AWS::KMS::Key", "ARN": key_arn}],
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+    }
+    return {
+        "EventId": f"demo-{name.lower()}-{minutes_ago}",
+        "EventName": name,
+        "ReadOnly": "true",
+        "EventTime": when,
+        "EventSource": "kms.amazonaws.com",
+        "Username": session,
+        "Resources": [{"ResourceType": "AWS::KMS::Key", "ResourceName": key_arn}],
+        "CloudTrailEvent": json.dumps(record),
+    }
+
+
+def _lookup_events(params: dict[str, Any]) -> dict[str, Any]:
+    attributes = params.get("LookupAttributes") or [{}]
+    key_arn = str(attributes[0].get("AttributeValue", ""))
+    if ":key/" not in key_arn:
+        return {"Events": []}
+    account = key_arn.split(":")[4]
+    return {
+        "Events": [
+            _trail_event(
+                key_arn,
+                "Decrypt",
+                "payments-api",
+                "i-0a1b2c3d4e5f60718",
+                "secretsmanager.amazonaws.com",
+                {"SecretARN": f"arn:aws:secretsmanager:us-east-1:{account}:secret:prod/payments/db-password"},
+                12,
+            ),
+            _trail_event(
+                key_arn,
+                "GenerateDataKey",
+                "ledger-writer",
+                "ledger-batch",
+                "s3.amazonaws.com",
+                {"aws:s3:arn": "arn:aws:s3:::payments-ledger-prod/2026/11/29/batch-0042.json"},
+                47,
+            ),
+            _trail_event(
+                key_arn,
+                "Decrypt",
+                "payments-api",
+                "i-0a1b2c3d4e5f60718",
+                None,
+                {"app": "payments", "purpose": "card-token"},
+                95,
+            ),
+        ]
+    }
+
+
+def _last_usage(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "KeyId": params.get("KeyId"),
+        "KeyLastUsage": {
+            "Operation": "Decrypt",
+            "Timestamp": _now() - timedelta(minutes=12),
+            "CloudTrailEventId": "demo-decrypt-12",
+        },
+        "TrackingStartDate": datetime(2026, 4, 1, tzinfo=UTC),
+    }
+
+
+# (botocore service id, operation) -> answer. Empty answers stand for "this account has none".
+ANSWERS: dict[tuple[str, str], Answer] = {
+    ("kms", "GetKeyLastUsage"): _last_usage,
+    ("cloudtrail", "LookupEvents"): _lookup_events,
+    ("ec2", "GetEbsDefaultKmsKeyId"): lambda _: {"KmsKeyId": "alias/aws/ebs"},
+    ("elasticache", "DescribeServerlessCaches"): lambda _: {"ServerlessCaches": []},
+    ("emr", "ListSecurityConfigurations"): lambda _: {"SecurityConfigurations": []},
+    ("keyspaces", "ListKeyspaces"): lambda _: {"keyspaces": []},
+    ("keyspaces", "ListTables"): lambda _: {"tables": []},
+    ("codeartifact", "ListDomains"): lambda _: {"domains": []},
+    ("redshift-serverless", "ListNamespaces"): lambda _: {"namespaces": []},
+    ("xray", "GetEncryptionConfig"): lambda _: {"EncryptionConfig": {"Type": "NONE", "Status": "ACTIVE"}},
+}
+
+
+def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    context["emulation_params"] = dict(params)  # before-call sees the serialised request only
+
+
+def _answer(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    answer = ANSWERS.get((model.service_model.service_id.hyphenize(), model.name))
+    if answer is None:
+        return None  # moto answers
+    parsed = answer(context.get("emulation_params") or {})
+    parsed.setdefault("ResponseMetadata", {"HTTPStatusCode": 200, "RequestId": "emulated"})
+    return AWSResponse("https://emulated.invalid/", 200, HTTPHeaders(), None), parsed
+
+
+@contextmanager
+def emulated_apis() -> Iterator[None]:
+    """Answer the calls moto lacks for every botocore session created inside the block."""
+    entries: list[tuple[str, Callable[..., Any]]] = [
+        ("before-parameter-build", _keep_params),
+        ("before-call", _answer),
+    ]
+    botocore.handlers.BUILTIN_HANDLERS.extend(entries)
+    try:
+        yield
+    finally:
+        for entry in entries:
+            botocore.handlers.BUILTIN_HANDLERS.remove(entry)
