@@ -16,6 +16,7 @@ from shared.keyref import KeyIdentity
 
 REGISTRY: tuple[TableFinder, ...] = TABLE
 EVIDENCE: tuple[Finder, ...] = (GrantsFinder(), LastUsageFinder(), CloudTrailUsageFinder())
+EVIDENCE_NAMES = frozenset(finder.name for finder in EVIDENCE)
 
 __all__ = [
     "EVIDENCE",
@@ -70,7 +71,7 @@ def discover(
     max_items: int | None = None,
     lookback_days: int = 7,
     max_events: int = 5000,
-    evidence: bool = True,
+    evidence: bool | Iterable[str] = True,
     finders: Iterable[Finder] | None = None,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -80,14 +81,21 @@ def discover(
 
     Searches the key's region and every multi-Region replica's region (or ``regions``). With
     ``evidence``, also lists grants, asks KMS for the key's last use and summarises ``lookback_days``
-    of CloudTrail (``0`` skips CloudTrail). ``max_items`` bounds ``items``; ``total`` and ``counts``
-    still count everything and ``items_omitted`` says how many were left out.
+    of CloudTrail (``0`` skips CloudTrail). ``evidence`` may instead name the evidence finders to run
+    (``EVIDENCE_NAMES``), for a caller that already read the grants or the last usage itself.
+    ``max_items`` bounds ``items``; ``total`` and ``counts`` still count everything and
+    ``items_omitted`` says how many were left out.
     """
     selected: list[Finder] = list(finders) if finders is not None else list(REGISTRY)
-    if evidence:
-        selected += [GrantsFinder(), LastUsageFinder()]
-        if lookback_days > 0:
-            selected.append(CloudTrailUsageFinder(lookback_days, now, max_events))
+    wanted = set(EVIDENCE_NAMES if evidence is True else () if evidence is False else evidence)
+    if lookback_days <= 0:
+        wanted.discard("cloudtrail-key-usage")
+    candidates: list[Finder] = [
+        GrantsFinder(),
+        LastUsageFinder(),
+        CloudTrailUsageFinder(lookback_days, now, max_events),
+    ]
+    selected += [finder for finder in candidates if finder.name in wanted]
     outcome = run_finders(
         selected, identity, clients, deadline, regions=regions, max_workers=max_workers, clock=clock
     )
@@ -106,6 +114,6 @@ def discover(
         unchecked=outcome.unchecked,
         regions_searched=outcome.regions,
         grants=sorted(grants.values(), key=lambda g: (g.service or "~", g.grant_id)),
-        usage=summarise_usage(outcome.results, lookback_days) if evidence else None,
+        usage=summarise_usage(outcome.results, lookback_days) if wanted else None,
         elapsed_seconds=outcome.elapsed_seconds,
     )

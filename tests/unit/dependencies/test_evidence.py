@@ -275,3 +275,14 @@ def test_only_cryptographic_operations_count_as_use() -> None:
 
 def test_required_actions_include_the_evidence_calls() -> None:
     assert {"kms:ListGrants", "kms:GetKeyLastUsage", "cloudtrail:LookupEvents"} <= required_actions()
+
+
+def test_a_caller_can_run_only_some_evidence_finders() -> None:
+    # Given the caller already read the grants and the last usage itself
+    pages = [{"Events": [_event("Decrypt")]}]
+    section = _discover([], pages, evidence={"cloudtrail-key-usage"})
+    # Then only CloudTrail is read
+    assert section.grants == []
+    assert section.usage is not None
+    assert section.usage.events_examined == 1
+    assert section.usage.last_usage_note is None
