@@ -1,6 +1,7 @@
 """Lambda entry point for KMS key events delivered by EventBridge.
 
-Wiring only: observability decorators, settings, one call into the responder, a small receipt.
+Wiring only: observability decorators, settings, one call into the responder (exactly once per
+CloudTrail event id when an idempotency table is configured), a small receipt.
 """
 
 from __future__ import annotations
@@ -32,5 +33,9 @@ def lambda_handler(
 ) -> dict[str, Any]:
     responder = responder or _default_responder()
     remaining = context.get_remaining_time_in_millis() / 1000 if context else None
-    receipt = responder.handle(event, remaining_seconds=remaining)
-    return receipt.as_dict()
+
+    def work(payload: dict[str, Any]) -> dict[str, Any]:
+        return responder.handle(payload, remaining_seconds=remaining).as_dict()
+
+    runner = responder.idempotency
+    return work(event) if runner is None else runner(event, work, context)

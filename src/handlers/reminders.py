@@ -1,0 +1,36 @@
+"""Lambda entry point for the daily deletion reminder (an EventBridge schedule).
+
+Wiring only: decorators, settings, one pass of ``shared.lifecycle.Reminders``, a small receipt.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.aws import ClientFactory
+from shared.config import get_settings
+from shared.lifecycle import Reminders, parse_reminder_days
+from shared.observability import logger, metrics, tracer
+
+_reminders: Reminders | None = None
+
+
+def _default_reminders() -> Reminders:
+    global _reminders
+    if _reminders is None:
+        days = parse_reminder_days(os.environ.get("REMINDER_DAYS"))
+        _reminders = Reminders(get_settings(), ClientFactory(), days=days)
+    return _reminders
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext, reminders: Reminders | None = None
+) -> dict[str, Any]:
+    reminders = reminders or _default_reminders()
+    return reminders.run()

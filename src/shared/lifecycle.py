@@ -1,0 +1,305 @@
+"""Following a key after the first alert.
+
+* ``cancel_access`` (pure): does a key policy still let the account cancel the deletion? A
+  ``PutKeyPolicy`` on a key pending deletion that removes this is a lock-out.
+* ``Reminders``: the daily pass behind ``handlers/reminders.py``. A scheduled deletion runs silently
+  at the end of its window, weeks after the first alert; each customer managed key pending deletion
+  whose deletion is ``REMINDER_DAYS`` days away (default 3 and 1) gets one reminder, threaded on the
+  key ARN like the alert it follows. At most one per key and day: a marker keyed on the key ARN and
+  the date, in the idempotency table (in memory without one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+from shared.alert import (
+    ActorSection,
+    AlertDocument,
+    DependenciesSection,
+    EventSection,
+    KeySection,
+    RemediationSection,
+    UncheckedFinder,
+)
+from shared.approval import approval_note, parse_approval
+from shared.aws import ClientFactory
+from shared.config import Settings
+from shared.errors import ConfigurationError
+from shared.idempotency import DynamoJournal, Journal, MemoryJournal
+from shared.key_inventory import KeyInventory, KeySnapshot
+from shared.observability import logger, metrics
+from shared.policy import REMINDER, SeverityFacts, severity_for
+
+CANCEL_ACTION = "kms:CancelKeyDeletion"
+
+
+@dataclass(frozen=True)
+class PolicyVerdict:
+    allows_cancel: bool | None  # None: only under conditions keyguard does not evaluate
+    reason: str
+
+    @property
+    def lockout(self) -> bool:
+        return self.allows_cancel is False
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _action_matches(patterns: list[Any], action: str) -> bool:
+    return any(isinstance(p, str) and fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+def _names_account(principal: Any, account: str) -> bool:
+    """Whether the principal element covers the account root or an IAM principal of the account."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return False
+    for value in _as_list(principal.get("AWS")):
+        if not isinstance(value, str):
+            continue
+        if value in ("*", account):
+            return True
+        parts = value.split(":")
+        if len(parts) >= 6 and parts[2] == "iam" and parts[4] == account:
+            return True
+    return False
+
+
+def _applies(statement: Mapping[str, Any], account: str, action: str) -> bool:
+    if "NotAction" in statement:
+        if _action_matches(_as_list(statement["NotAction"]), action):
+            return False
+    elif not _action_matches(_as_list(statement.get("Action")), action):
+        return False
+    if "NotPrincipal" in statement:
+        # "everyone except ...": for an Allow this is too unusual to count on; for a Deny it may
+        # well cover the account, so it is taken as applying.
+        return statement.get("Effect") == "Deny"
+    return _names_account(statement.get("Principal"), account)
+
+
+def cancel_access(policy: str | Mapping[str, Any] | None, account: str) -> PolicyVerdict:
+    """Whether ``policy`` lets ``account`` (its root or its IAM principals) call CancelKeyDeletion."""
+    if policy is None:
+        return PolicyVerdict(None, "the new key policy is not known")
+    try:
+        document = json.loads(policy) if isinstance(policy, str) else policy
+    except ValueError:
+        return PolicyVerdict(None, "the new key policy could not be parsed")
+    if not isinstance(document, Mapping):
+        return PolicyVerdict(None, "the new key policy is not a JSON object")
+    statements = [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+    allow = conditional_allow = conditional_deny = False
+    for statement in statements:
+        if not _applies(statement, account, CANCEL_ACTION):
+            continue
+        conditional = bool(statement.get("Condition"))
+        if statement.get("Effect") == "Deny":
+            if not conditional:
+                return PolicyVerdict(False, f"a Deny statement blocks {CANCEL_ACTION} for the account")
+            conditional_deny = True
+        elif statement.get("Effect") == "Allow":
+            if conditional:
+                conditional_allow = True
+            else:
+                allow = True
+    if allow and not conditional_deny:
+        return PolicyVerdict(True, f"the new key policy still allows {CANCEL_ACTION} to the account")
+    if allow or conditional_allow:
+        return PolicyVerdict(None, f"{CANCEL_ACTION} is allowed to the account only under conditions")
+    return PolicyVerdict(
+        False, f"no statement allows {CANCEL_ACTION} to the account root or its IAM principals"
+    )
+
+
+# ----- reminders ----------------------------------------------------------------------------
+REMINDER_ACTIONS: tuple[str, ...] = (
+    "kms:ListKeys",
+    "kms:DescribeKey",
+    "kms:ListAliases",
+    "kms:ListResourceTags",
+)
+REMINDER_MARKER_SECONDS = 2 * 86_400  # one reminder per key and day; the marker outlives the day
+
+
+def parse_reminder_days(raw: str | None) -> tuple[int, ...]:
+    """``"3,1"`` → ``(3, 1)``; raises ``ConfigurationError`` on anything else."""
+    text = (raw or "3,1").strip()
+    try:
+        days = tuple(sorted({int(part) for part in text.split(",") if part.strip()}, reverse=True))
+    except ValueError:
+        raise ConfigurationError(
+            f"invalid configuration: REMINDER_DAYS: '{text[:40]}' is not a list of days"
+        ) from None
+    if not days or any(day < 0 or day > 30 for day in days):
+        raise ConfigurationError("invalid configuration: REMINDER_DAYS: days must be between 0 and 30")
+    return days
+
+
+class Reminders:
+    """Finds keys pending deletion at a reminder distance and publishes one reminder each."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: ClientFactory,
+        *,
+        days: tuple[int, ...] = (3, 1),
+        publisher: Any = None,
+        journal: Journal | None = None,
+        inventory: KeyInventory | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.days = days
+        self._now = now or (lambda: datetime.now(UTC))
+        self._publisher = publisher
+        table = settings.idempotency_table_name
+        self.journal: Journal = journal or (DynamoJournal(clients, table) if table else MemoryJournal())
+        self.inventory = inventory or KeyInventory(clients, clock=self._now)
+
+    @property
+    def publisher(self) -> Any:
+        if self._publisher is None:
+            from shared.alerting import SnsPublisher
+
+            region = self.settings.alert_topic_arn.split(":")[3]
+            self._publisher = SnsPublisher(self.clients.client("sns", region), self.settings.alert_topic_arn)
+        return self._publisher
+
+    def run(self, region: str | None = None) -> dict[str, Any]:
+        """One daily pass; returns counts. A failed publish raises (the scheduled rule retries)."""
+        region = region or self.clients.default_region or "us-east-1"
+        now = self._now()
+        kms = self.clients.client("kms", region)
+        examined = due = sent = duplicates = 0
+        for page in kms.get_paginator("list_keys").paginate():
+            for entry in page.get("Keys", []):
+                examined += 1
+                snapshot = self.inventory.read(str(entry["KeyArn"]), region)
+                if not (
+                    snapshot.readable and snapshot.is_customer_managed and snapshot.state == "PendingDeletion"
+                ):
+                    continue
+                days_left = snapshot.days_until_deletion(now)
+                if days_left is None or days_left not in self.days:
+                    continue
+                due += 1
+                marker = f"reminder#{snapshot.arn}#{now.date().isoformat()}"
+                if not self.journal.claim(marker, REMINDER_MARKER_SECONDS, now):
+                    duplicates += 1
+                    logger.info("reminder already sent today", key_arn=snapshot.arn)
+                    continue
+                try:
+                    message_id = self.publisher.publish(self.document(snapshot, days_left, now))
+                except Exception:
+                    self.journal.release(marker)  # not sent: tomorrow's run, or a retry, may send it
+                    raise
+                sent += 1
+                logger.info("reminder sent", key_arn=snapshot.arn, days=days_left, message_id=message_id)
+        metrics.add_metric(name="RemindersSent", unit="Count", value=sent)
+        return {"examined": examined, "due": due, "sent": sent, "already_sent": duplicates}
+
+    def document(self, snapshot: KeySnapshot, days_left: int, now: datetime) -> AlertDocument:
+        key_arn = str(snapshot.arn)
+        approval = parse_approval((snapshot.tags or {}).get(self.settings.allow_deletion_tag_key), now.date())
+        remembered = self.journal.last_dependencies(key_arn)
+        notes = []
+        if remembered is not None:
+            dependencies = DependenciesSection(
+                complete=remembered.complete,
+                total=remembered.total,
+                items=remembered.items,
+                items_omitted=max(0, remembered.total - len(remembered.items)),
+            )
+            notes.append(f"Dependencies as last discovered on {remembered.recorded_at} (not searched again).")
+        else:
+            dependencies = DependenciesSection(
+                complete=False,
+                total=0,
+                unchecked=[
+                    UncheckedFinder(finder="all", reason="not searched: reminders reuse earlier results")
+                ],
+            )
+        approval_text = approval_note(approval, self.settings.allow_deletion_tag_key)
+        if approval_text:
+            notes.append(approval_text)
+        severity, reasons = severity_for(
+            SeverityFacts(
+                event_name=REMINDER,
+                dependencies=dependencies.total,
+                discovery_complete=dependencies.complete,
+                days_until_deletion=days_left,
+                approved=approval.approved,
+                key_state=snapshot.state,
+            )
+        )
+        notes.append("Severity: " + "; ".join(reasons) + ".")
+        label = (snapshot.aliases or [""])[0] or snapshot.key_id or key_arn
+        when = "tomorrow" if days_left <= 1 else f"in {days_left} days"
+        deletion = _iso(snapshot.deletion_date)
+        target = f"--key-id {snapshot.key_id} --region {snapshot.region}"
+        return AlertDocument(
+            alert_id=f"reminder-{snapshot.key_id}-{now.date().isoformat()}",
+            kind="reminder",
+            severity=severity,
+            title=f"KMS key {label} will be deleted {when}",
+            summary=f"{severity.value.upper()}: reminder: key {label} will be deleted {when} ({deletion})",
+            event=EventSection(
+                name=REMINDER, id=None, time=_iso(now), region=snapshot.region, account=key_arn.split(":")[4]
+            ),
+            actor=ActorSection(
+                type=None,
+                arn=None,
+                account=None,
+                source_ip=None,
+                user_agent=None,
+                via_console=False,
+                mfa=None,
+            ),
+            key=KeySection(
+                arn=key_arn,
+                id=snapshot.key_id,
+                readable=True,
+                aliases=snapshot.aliases or [],
+                tags=snapshot.tags or {},
+                state=snapshot.state,
+                deletion_date=deletion,
+                days_until_deletion=days_left,
+                manager=snapshot.manager,
+                origin=snapshot.origin,
+                spec=snapshot.spec,
+                usage=snapshot.usage,
+                description=snapshot.description,
+                creation_date=_iso(snapshot.creation_date),
+            ),
+            dependencies=dependencies,
+            remediation=RemediationSection(
+                mode=self.settings.remediation_mode.value,
+                action="none",
+                outcome="not attempted: reminders never act",
+                resulting_state=snapshot.state,
+            ),
+            next_steps=[
+                f"To keep the key: aws kms cancel-key-deletion {target}",
+                f"Then re-enable it (cancelling leaves it Disabled): aws kms enable-key {target}",
+            ],
+            notes=notes,
+            generated_at=_iso(now) or "",
+        )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None

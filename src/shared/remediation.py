@@ -1,0 +1,421 @@
+"""State-checked, re-entrant remediation: cancel a scheduled deletion, re-enable a key.
+
+Flow for one event: parse the approval tag → ``policy.plan_remediation`` (pure: mode, scope, loop
+guard, approval) → re-read the key → act only if its state still calls for it → decide from evidence
+whether cancelling should also re-enable → tag the key ``keyguard:last-intervention`` → re-read the
+resulting state. Every failure is reported in the ``RemediationSection``; none is raised, so a
+failed remediation never blocks the alert.
+
+Restoring after a cancel: CancelKeyDeletion always leaves the key Disabled, and the
+ScheduleKeyDeletion record does not say whether the key was Enabled before. The key is re-enabled
+only on positive evidence: the latest Enabled/Disabled transition before the deletion was scheduled,
+taken from keyguard's own journal (DisableKey, EnableKey and CancelKeyDeletion events it processed;
+no indexing delay) merged with CloudTrail ``LookupEvents`` for the key (90 days, but indexed with a
+delay of minutes). See ``policy.state_before``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.alert import DependenciesSection, RemediationSection
+from shared.approval import parse_approval
+from shared.aws import ClientFactory
+from shared.config import Settings
+from shared.idempotency import Journal, MemoryJournal
+from shared.key_inventory import KeySnapshot, error_code
+from shared.models import CloudTrailRecord
+from shared.observability import logger, metrics
+from shared.policy import (
+    PENDING_STATES,
+    Action,
+    RemediationFacts,
+    Transition,
+    is_tripwire,
+    plan_remediation,
+    state_before,
+    transition_state,
+)
+
+# Exact IAM actions this module calls. The mutating three exist in the role only in enforce mode.
+ACTIONS: tuple[str, ...] = (
+    "kms:DescribeKey",
+    "kms:CancelKeyDeletion",
+    "kms:EnableKey",
+    "kms:TagResource",
+    "cloudtrail:LookupEvents",
+)
+MUTATING_ACTIONS: tuple[str, ...] = ("kms:CancelKeyDeletion", "kms:EnableKey", "kms:TagResource")
+
+HISTORY_DAYS = 90  # what LookupEvents keeps
+HISTORY_MAX_EVENTS = 500
+
+
+def caused_by_role(record: CloudTrailRecord, role_arn: str | None) -> bool:
+    """Loop guard: was the call made by a session of ``role_arn`` (the function's own role)?"""
+    if not role_arn:
+        return False
+    ident = record.user_identity
+    issuer = ident.session_context.session_issuer if ident.session_context else None
+    candidates = [issuer.arn if issuer else None]
+    if ident.type == "AssumedRole" and ident.arn:
+        # arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION → compare account and role name
+        parts = ident.arn.split(":")
+        if len(parts) == 6 and parts[5].startswith("assumed-role/"):
+            name = parts[5].split("/")[1]
+            candidates.append(f"{parts[0]}:{parts[1]}:iam::{parts[4]}:role/{name}")
+    wanted = role_arn.lower()
+    wanted_name = wanted.rsplit("/", 1)[-1]
+    wanted_account = wanted.split(":")[4] if wanted.count(":") >= 5 else None
+    for candidate in filter(None, candidates):
+        lowered = candidate.lower()
+        if lowered == wanted:
+            return True
+        # A role ARN with a path (role/service/name) vs the name-only form built above.
+        if (
+            wanted_account
+            and lowered.split(":")[4] == wanted_account
+            and lowered.endswith(f"role/{wanted_name}")
+        ):
+            return True
+    return False
+
+
+class KeyHistory(Protocol):
+    def transitions(self, key_arn: str, region: str, before: datetime) -> tuple[list[Transition], str | None]:
+        """Transitions before ``before``, and why the history is incomplete (``None`` if it is not)."""
+        ...
+
+
+class CloudTrailHistory:
+    """Enabled/Disabled transitions of one key from CloudTrail ``LookupEvents`` (newest first)."""
+
+    def __init__(self, clients: ClientFactory, max_events: int = HISTORY_MAX_EVENTS) -> None:
+        self._clients = clients
+        self._max_events = max_events
+
+    def transitions(self, key_arn: str, region: str, before: datetime) -> tuple[list[Transition], str | None]:
+        found: list[Transition] = []
+        examined = 0
+        client = self._clients.client("cloudtrail", region)
+        try:
+            pages = client.get_paginator("lookup_events").paginate(
+                LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key_arn}],
+                StartTime=before - timedelta(days=HISTORY_DAYS),
+                EndTime=before + timedelta(seconds=1),
+                PaginationConfig={"PageSize": 50},
+            )
+            for page in pages:
+                for event in page.get("Events", []):
+                    examined += 1
+                    state = transition_state(str(event.get("EventName")))
+                    when = event.get("EventTime")
+                    if state is None or not isinstance(when, datetime):
+                        continue
+                    detail = json.loads(event.get("CloudTrailEvent") or "{}")
+                    if detail.get("errorCode"):
+                        continue
+                    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+                    found.append(
+                        Transition(when, state, str(event["EventName"]), "CloudTrail", event.get("EventId"))
+                    )
+                # Newest first: once a transition is found and a page has passed it, older ones
+                # cannot change the answer.
+                if found or examined >= self._max_events:
+                    break
+        except (ClientError, BotoCoreError) as exc:
+            return found, f"CloudTrail unavailable: {error_code(exc)}"
+        except NotImplementedError:  # local emulators (moto) do not implement LookupEvents
+            return found, "CloudTrail unavailable: LookupEvents not implemented"
+        return found, None
+
+
+class Remediator:
+    """Cancels deletions and re-enables keys within the configured mode and scope."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: ClientFactory,
+        *,
+        journal: Journal | None = None,
+        history: KeyHistory | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.journal: Journal = journal or MemoryJournal()
+        self.history: KeyHistory = history or CloudTrailHistory(clients)
+        self._now = now or (lambda: datetime.now(UTC))
+
+    # ----- the decision ------------------------------------------------------------------------
+    def remediate(
+        self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
+    ) -> RemediationSection:
+        mode = self.settings.remediation_mode.value
+        tags = snapshot.tags or {}
+        approval = parse_approval(tags.get(self.settings.allow_deletion_tag_key), self._now().date())
+        facts = RemediationFacts(
+            mode=mode,
+            scope=self.settings.remediation_scope.value,
+            event_name=record.event_name,
+            failed=record.failed,
+            tripwire=is_tripwire(record.event_name, record.error_code, snapshot.state),
+            key_readable=snapshot.readable,
+            customer_managed=snapshot.is_customer_managed,
+            key_state=snapshot.state,
+            protected=tags.get(self.settings.protect_tag_key, "").strip().lower() == "true",
+            dependencies=dependencies.total,
+            discovery_complete=dependencies.complete,
+            approved=approval.approved,
+            approval_text=approval.describe(self.settings.allow_deletion_tag_key),
+            caused_by_self=caused_by_role(record, self.settings.function_role_arn),
+            reenable_disabled_keys=self.settings.reenable_disabled_keys,
+            protect_tag_key=self.settings.protect_tag_key,
+        )
+        plan = plan_remediation(facts)
+        reasons = list(plan.reasons)
+        if approval.describe(self.settings.allow_deletion_tag_key) and not approval.approved:
+            reasons.append(str(approval.describe(self.settings.allow_deletion_tag_key)))
+        if plan.action is Action.NONE:
+            return RemediationSection(
+                mode=mode,
+                action="none",
+                outcome=_outcome_for_no_action(plan.reasons[0]),
+                resulting_state=snapshot.state,
+                reasons=reasons,
+            )
+        if snapshot.key_id is None or snapshot.arn is None:  # readable keys always have both
+            return RemediationSection(
+                mode=mode, action="none", outcome="not attempted: no key id", reasons=reasons
+            )
+        result = self._execute(plan.action, record, snapshot, reasons, dry_run=mode == "dry-run")
+        metrics.add_metric(name=f"Remediation{_metric_suffix(result.outcome)}", unit="Count", value=1)
+        logger.info(
+            "remediation",
+            key_arn=snapshot.arn,
+            mode=mode,
+            action=result.action,
+            outcome=result.outcome,
+            resulting_state=result.resulting_state,
+        )
+        return result
+
+    # ----- acting ------------------------------------------------------------------------------
+    def _execute(
+        self,
+        action: Action,
+        record: CloudTrailRecord,
+        snapshot: KeySnapshot,
+        reasons: list[str],
+        *,
+        dry_run: bool,
+    ) -> RemediationSection:
+        mode = "dry-run" if dry_run else "enforce"
+        key_id, key_arn = str(snapshot.key_id), str(snapshot.arn)
+        kms = self.clients.client("kms", snapshot.region)
+        state, problem = self._state(kms, key_id)
+        if state is None:
+            return RemediationSection(
+                mode=mode,
+                action="none",
+                outcome=f"failed: {problem}",
+                resulting_state=snapshot.state,
+                reasons=reasons,
+            )
+        tag_value = self._tag_value(action, record)
+        earlier = record.event_id is not None and record.event_id in (
+            (snapshot.tags or {}).get(self.settings.intervention_tag_key, "")
+        )
+
+        if action is Action.ENABLE_KEY:
+            if state != "Disabled":
+                return RemediationSection(
+                    mode=mode,
+                    action="none",
+                    outcome="re-enabled (on an earlier delivery of this event)"
+                    if earlier
+                    else "already enabled",
+                    resulting_state=state,
+                    reasons=[*reasons, f"the key is {state}: nothing to re-enable"],
+                )
+            if dry_run:
+                return RemediationSection(
+                    mode=mode,
+                    action="enable-key",
+                    outcome="would re-enable the key",
+                    resulting_state=state,
+                    reasons=[*reasons, *self._dry_run_steps(["EnableKey"], key_id, tag_value)],
+                )
+            failure = self._call(kms.enable_key, key_id)
+            if failure:
+                return RemediationSection(
+                    mode=mode,
+                    action="enable-key",
+                    outcome=f"failed: {failure}",
+                    resulting_state=state,
+                    reasons=reasons,
+                )
+            self._journal_own(key_arn, "EnableKey", "Enabled")
+            reasons.append(self._tag(kms, key_id, tag_value))
+            return RemediationSection(
+                mode=mode,
+                action="enable-key",
+                outcome="re-enabled",
+                resulting_state=self._state(kms, key_id)[0],
+                reasons=reasons,
+            )
+
+        # Action.CANCEL_DELETION
+        if state not in PENDING_STATES:
+            outcome = "cancelled (on an earlier delivery of this event)" if earlier else "already cancelled"
+            return RemediationSection(
+                mode=mode,
+                action="none",
+                outcome=outcome,
+                resulting_state=state,
+                reasons=[*reasons, f"the key is {state}, not pending deletion: nothing to cancel"],
+            )
+        verdict_reenable, evidence = self._restore_verdict(record, snapshot)
+        if dry_run:
+            calls = ["CancelKeyDeletion", *(["EnableKey"] if verdict_reenable else [])]
+            restore = "re-enable it" if verdict_reenable else "leave it Disabled"
+            return RemediationSection(
+                mode=mode,
+                action="cancel-deletion",
+                outcome="would cancel the deletion and " + restore,
+                resulting_state=state,
+                reasons=[
+                    *reasons,
+                    f"restore evidence: {evidence}",
+                    *self._dry_run_steps(calls, key_id, tag_value),
+                ],
+            )
+        failure = self._call(kms.cancel_key_deletion, key_id)
+        if failure:
+            now_state, _ = self._state(kms, key_id)
+            if failure == "KMSInvalidStateException" and now_state not in PENDING_STATES:
+                return RemediationSection(
+                    mode=mode,
+                    action="none",
+                    outcome="already cancelled",
+                    resulting_state=now_state,
+                    reasons=[*reasons, "someone else cancelled the deletion first"],
+                )
+            return RemediationSection(
+                mode=mode,
+                action="cancel-deletion",
+                outcome=f"failed: {failure}",
+                resulting_state=now_state or state,
+                reasons=reasons,
+            )
+        self._journal_own(key_arn, "CancelKeyDeletion", "Disabled")
+        reasons.append(f"restore evidence: {evidence}")
+        outcome = "cancelled; left Disabled"
+        if verdict_reenable:
+            failure = self._call(kms.enable_key, key_id)
+            if failure:
+                outcome = f"cancelled; re-enable failed: {failure}"
+            else:
+                outcome = "cancelled and re-enabled"
+                self._journal_own(key_arn, "EnableKey", "Enabled")
+        reasons.append(self._tag(kms, key_id, tag_value))
+        return RemediationSection(
+            mode=mode,
+            action="cancel-deletion" + ("+enable-key" if verdict_reenable else ""),
+            outcome=outcome,
+            resulting_state=self._state(kms, key_id)[0],
+            reasons=reasons,
+        )
+
+    def _restore_verdict(self, record: CloudTrailRecord, snapshot: KeySnapshot) -> tuple[bool, str]:
+        """Re-enable after cancelling only if the key was Enabled before the deletion was scheduled."""
+        key_arn = str(snapshot.arn)
+        tripwire = record.event_name != "ScheduleKeyDeletion"
+        before = self._now() if tripwire or record.event_time is None else record.event_time
+        transitions = list(self.journal.transitions(key_arn))
+        history, unavailable = self.history.transitions(key_arn, snapshot.region, before)
+        transitions.extend(history)
+        verdict = state_before(transitions, before, exclude_event_id=record.event_id)
+        evidence = verdict.evidence
+        if unavailable:
+            evidence += f" ({unavailable})"
+        return verdict.reenable, evidence
+
+    def _journal_own(self, key_arn: str, event_name: str, state: str) -> None:
+        self.journal.record_transition(
+            key_arn, Transition(self._now(), state, event_name, "keyguard journal", event_id=None)
+        )
+
+    @staticmethod
+    def _call(operation: Callable[..., Any], key_id: str) -> str | None:
+        """Call a KMS mutation with the key id (never the ARN); the error code on failure."""
+        try:
+            operation(KeyId=key_id)
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("remediation call failed", operation=operation.__name__, error=error_code(exc))
+            return error_code(exc)
+        return None
+
+    @staticmethod
+    def _state(kms: Any, key_id: str) -> tuple[str | None, str | None]:
+        try:
+            return str(kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]), None
+        except (ClientError, BotoCoreError) as exc:
+            return None, f"the key could not be re-read: {error_code(exc)}"
+
+    def _tag_value(self, action: Action, record: CloudTrailRecord) -> str:
+        when = self._now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{action.value} {when} event {record.event_id or 'unknown'}"[:256]
+
+    def _tag(self, kms: Any, key_id: str, value: str) -> str:
+        key = self.settings.intervention_tag_key
+        try:
+            kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": key, "TagValue": value}])
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("intervention tag failed", error=error_code(exc))
+            return f"the {key} tag could not be written: {error_code(exc)}"
+        return f"tagged {key}={value}"
+
+    def _dry_run_steps(self, calls: list[str], key_id: str, tag_value: str) -> list[str]:
+        steps = [f"dry-run: would call {call} --key-id {key_id}" for call in calls]
+        steps.append(f"dry-run: would tag {self.settings.intervention_tag_key}={tag_value}")
+        return steps
+
+
+def _outcome_for_no_action(reason: str) -> str:
+    if reason == "remediation is off":
+        return reason
+    if reason.startswith("exempt:"):
+        return reason
+    if reason.startswith("not in scope"):
+        return "not in scope"
+    if "loop guard" in reason:
+        return "skipped: caused by kms-keyguard (loop guard)"
+    return f"not needed: {reason}"
+
+
+def _metric_suffix(outcome: str) -> str:
+    for prefix, name in (
+        ("cancelled and re-enabled", "CancelledReenabled"),
+        ("cancelled", "Cancelled"),
+        ("re-enabled", "Reenabled"),
+        ("already", "AlreadyDone"),
+        ("would", "DryRun"),
+        ("failed", "Failed"),
+    ):
+        if outcome.startswith(prefix):
+            return name
+    return "None"
+
+
+def danger_averted(section: RemediationSection) -> bool:
+    """Whether remediation took the key out of danger (lowers the alert's severity)."""
+    return section.mode == "enforce" and (
+        section.outcome.startswith("cancelled") or section.outcome.startswith("re-enabled")
+    )
