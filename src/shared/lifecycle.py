@@ -16,7 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
+from functools import partial
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.alert import (
     ActorSection,
@@ -32,7 +35,7 @@ from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.errors import ConfigurationError
 from shared.idempotency import DynamoJournal, Journal, MemoryJournal
-from shared.key_inventory import KeyInventory, KeySnapshot
+from shared.key_inventory import KeyInventory, KeySnapshot, error_code
 from shared.observability import logger, metrics
 from shared.policy import REMINDER, SeverityFacts, severity_for
 
@@ -158,7 +161,6 @@ class Reminders:
         days: tuple[int, ...] = (3, 1),
         publisher: Any = None,
         journal: Journal | None = None,
-        inventory: KeyInventory | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
@@ -168,7 +170,6 @@ class Reminders:
         self._publisher = publisher
         table = settings.idempotency_table_name
         self.journal: Journal = journal or (DynamoJournal(clients, table) if table else MemoryJournal())
-        self.inventory = inventory or KeyInventory(clients, clock=self._now)
 
     @property
     def publisher(self) -> Any:
@@ -188,14 +189,25 @@ class Reminders:
         for page in kms.get_paginator("list_keys").paginate():
             for entry in page.get("Keys", []):
                 examined += 1
-                snapshot = self.inventory.read(str(entry["KeyArn"]), region)
-                if not (
-                    snapshot.readable and snapshot.is_customer_managed and snapshot.state == "PendingDeletion"
-                ):
+                metadata = self._describe(kms, str(entry["KeyId"]))
+                if not metadata or metadata.get("KeyManager") != "CUSTOMER":
                     continue
+                if metadata.get("KeyState") != "PendingDeletion" or metadata.get("DeletionDate") is None:
+                    continue
+                snapshot = KeySnapshot(reference=str(entry["KeyArn"]), region=region)
+                KeyInventory._apply_metadata(snapshot, metadata)
                 days_left = snapshot.days_until_deletion(now)
                 if days_left is None or days_left not in self.days:
                     continue
+                # Only keys that are due are enriched; no other call is made on the account's keys
+                # (a rejected call on a key pending deletion would itself look like a tripwire).
+                key_id = snapshot.key_id
+                snapshot.aliases = KeyInventory._best_effort(
+                    snapshot, "aliases", partial(KeyInventory._aliases, kms, key_id)
+                )
+                snapshot.tags = KeyInventory._best_effort(
+                    snapshot, "tags", partial(KeyInventory._tags, kms, key_id)
+                )
                 due += 1
                 marker = f"reminder#{snapshot.arn}#{now.date().isoformat()}"
                 if not self.journal.claim(marker, REMINDER_MARKER_SECONDS, now):
@@ -211,6 +223,15 @@ class Reminders:
                 logger.info("reminder sent", key_arn=snapshot.arn, days=days_left, message_id=message_id)
         metrics.add_metric(name="RemindersSent", unit="Count", value=sent)
         return {"examined": examined, "due": due, "sent": sent, "already_sent": duplicates}
+
+    @staticmethod
+    def _describe(kms: Any, key_id: str) -> dict[str, Any] | None:
+        try:
+            metadata: dict[str, Any] = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("key could not be described", key_id=key_id, error=error_code(exc))
+            return None
+        return metadata
 
     def document(self, snapshot: KeySnapshot, days_left: int, now: datetime) -> AlertDocument:
         key_arn = str(snapshot.arn)

@@ -291,7 +291,8 @@ def state_before(
 
 
 # ----- tripwire -----------------------------------------------------------------------------
-# Administrative calls that fail on a key pending deletion say nothing about a workload needing it.
+# Administrative calls (and tool reads) that fail on a key pending deletion say nothing about a
+# workload needing it.
 _ADMIN_EVENTS = frozenset(
     {
         "ScheduleKeyDeletion",
@@ -312,6 +313,15 @@ _ADMIN_EVENTS = frozenset(
         "DeleteAlias",
         "ReplicateKey",
         "UpdatePrimaryRegion",
+        # Reads that tools (keyguard itself included) make on any key; they prove no workload.
+        "DescribeKey",
+        "GetKeyPolicy",
+        "GetKeyRotationStatus",
+        "ListGrants",
+        "ListKeyPolicies",
+        "ListResourceTags",
+        "ListAliases",
+        "GetKeyLastUsage",
     }
 )
 TRIPWIRE_ERROR = "KMSInvalidStateException"
