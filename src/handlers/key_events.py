@@ -38,4 +38,6 @@ def lambda_handler(
         return responder.handle(payload, remaining_seconds=remaining).as_dict()
 
     runner = responder.idempotency
-    return work(event) if runner is None else runner(event, work, context)
+    if runner is None or not isinstance(event, dict):  # a non-object event is reported, keyed or not
+        return work(event)
+    return runner(event, work, context)

@@ -95,6 +95,43 @@ def test_scheduled_deletion_of_a_key_without_dependencies(
         assert "Approved deletion: CHG-4711." in doc["notes"]
 
 
+def _expected_disable(mode: str, scope: str, tags: str) -> tuple[str, str]:
+    if mode == "off":
+        return "remediation is off", "Disabled"
+    if "approved" in tags:
+        return "exempt: approved deletion: CHG-4711", "Disabled"
+    if not (scope == "all" or tags.startswith("protected")):
+        return "not in scope", "Disabled"
+    if mode == "dry-run":
+        return "would re-enable the key", "Disabled"
+    return "re-enabled", "Enabled"
+
+
+@pytest.mark.parametrize("tags", sorted(TAGS))
+@pytest.mark.parametrize("scope", ["tagged", "all"])
+@pytest.mark.parametrize("mode", ["off", "dry-run", "enforce"])
+def test_disabled_key_with_re_enabling_on(
+    world: World, lambda_context: Any, mode: str, scope: str, tags: str
+) -> None:
+    # Given REENABLE_DISABLED_KEYS=true and a key tagged as the case says
+    untag_protect(world)
+    tag_key(world, TAGS[tags])
+    responder = make_responder(
+        world, remediation_mode=mode, remediation_scope=scope, reenable_disabled_keys=True
+    )
+    event = world.event("disable_key")
+    perform(world, event)
+
+    # When the DisableKey event arrives
+    lambda_handler(event, lambda_context, responder=responder)
+
+    # Then the key is re-enabled exactly when mode, scope and approval allow it
+    (doc,) = documents(world)
+    outcome, state = _expected_disable(mode, scope, tags)
+    assert doc["remediation"]["outcome"] == outcome
+    assert key_state(world) == state
+
+
 @pytest.mark.parametrize(
     ("scope", "dependencies", "complete", "cancelled"),
     [
@@ -399,3 +436,28 @@ def test_naive_clock_free_timestamps() -> None:
     assert (datetime(2026, 11, 29, tzinfo=UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ") == (
         "2026-11-29T01:00:00Z"
     )
+
+
+def test_an_unparseable_event_is_still_reported_with_a_table(world: World, lambda_context: Any) -> None:
+    responder = make_responder(world, idempotency_table_name=create_table(world.region))
+
+    receipt = lambda_handler(["not", "an", "object"], lambda_context, responder=responder)  # type: ignore[arg-type]
+
+    (doc,) = documents(world)
+    assert receipt["kind"] == doc["kind"] == "invalid-event"
+
+
+def test_different_events_for_the_same_key_are_each_processed_once(world: World, lambda_context: Any) -> None:
+    from tests.unit.remediation.support import with_event_id
+
+    responder = make_responder(world, idempotency_table_name=create_table(world.region))
+    first = world.event("disable_key")
+    second = with_event_id(first, "0f0f0f0f-0000-4000-8000-000000000002")
+
+    for event in (first, second, first, second):
+        lambda_handler(event, lambda_context, responder=responder)
+
+    assert [d["alert_id"] for d in documents(world)] == [
+        first["detail"]["eventID"],
+        second["detail"]["eventID"],
+    ]
