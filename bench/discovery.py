@@ -127,12 +127,20 @@ class Replay:
         if self.recording:
             self._pending.key = key
             return None
-        answer = self.answers.get(key)
-        if answer is None:
-            self.misses += 1
-            return None  # the emulator answers
         from botocore.awsrequest import AWSResponse
 
+        answer = self.answers.get(key)
+        if answer is None:
+            # The emulator answers this one. It is called directly because it is switched off while
+            # replaying (botocore calls every before-send handler, so a live emulator would redo the
+            # work of every replayed call), and a miss must never fall through to the network.
+            from moto.core.models import botocore_stubber
+
+            self.misses += 1
+            status, headers, body = botocore_stubber.process_request(request) or (500, {}, b"")
+            return AWSResponse(
+                request.url, status, headers, _Raw(body if isinstance(body, bytes) else body.encode())
+            )
         status, headers, content = answer
         return AWSResponse(request.url, status, headers, _Raw(content))
 
@@ -506,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         client_seconds = time.perf_counter() - started
         live = run_once(clients, network, identity, args.workers)
         replay.recording = False
+        from moto.core.models import botocore_stubber
+
+        botocore_stubber.enabled = False  # replayed answers only; misses are answered by Replay itself
         traced = run_once(clients, network, identity, args.workers, traced=True)
         timed = run_once(clients, network, identity, args.workers)
         sequential = None if args.skip_sequential else run_once(clients, network, identity, 1)
