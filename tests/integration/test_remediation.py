@@ -461,3 +461,20 @@ def test_different_events_for_the_same_key_are_each_processed_once(world: World,
         first["detail"]["eventID"],
         second["detail"]["eventID"],
     ]
+
+
+def test_one_cloudtrail_event_delivered_by_two_rules_is_processed_once(
+    world: World, lambda_context: Any
+) -> None:
+    # Given a record that matches two rules: EventBridge gives each delivery its own envelope id
+    responder = make_responder(world, idempotency_table_name=create_table(world.region))
+    via_key_events = world.event("schedule_key_deletion_failed")
+    via_tripwire = {**via_key_events, "id": "another-envelope-id"}
+
+    # When both deliveries arrive
+    first = lambda_handler(via_key_events, lambda_context, responder=responder)
+    second = lambda_handler(via_tripwire, lambda_context, responder=responder)
+
+    # Then the CloudTrail event id keys the work: one alert
+    assert len(documents(world)) == 1
+    assert first == second
