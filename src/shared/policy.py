@@ -173,36 +173,50 @@ class RemediationFacts:
 class RemediationPlan:
     action: Action
     reasons: list[str] = field(default_factory=list)
+    outcome: str | None = None  # the alert's outcome when nothing is done
+
+    @classmethod
+    def skip(cls, outcome: str, reason: str | None = None) -> RemediationPlan:
+        return cls(Action.NONE, [reason or outcome], outcome)
 
 
 def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
     """What remediation should do for this event, before the key's state is re-checked."""
     if facts.mode == "off":
-        return RemediationPlan(Action.NONE, ["remediation is off"])
+        return RemediationPlan.skip("remediation is off")
     if facts.caused_by_self:
-        return RemediationPlan(Action.NONE, ["the call was made by kms-keyguard's own role (loop guard)"])
+        return RemediationPlan.skip(
+            "skipped: caused by kms-keyguard (loop guard)",
+            "the call was made by kms-keyguard's own role (loop guard)",
+        )
     if facts.failed and not facts.tripwire:
-        return RemediationPlan(Action.NONE, ["the call failed: nothing changed"])
+        return RemediationPlan.skip(
+            "not needed: the call failed: nothing changed", "the call failed: nothing changed"
+        )
     if not facts.key_readable:
-        return RemediationPlan(Action.NONE, ["the key could not be read"])
+        return RemediationPlan.skip("not needed: the key could not be read", "the key could not be read")
     if not facts.customer_managed:
-        return RemediationPlan(Action.NONE, ["the key is not customer managed"])
+        return RemediationPlan.skip(
+            "not needed: the key is not customer managed", "the key is not customer managed"
+        )
     if facts.approved:
-        return RemediationPlan(Action.NONE, [f"exempt: {facts.approval_text or 'approved deletion'}"])
+        return RemediationPlan.skip(f"exempt: {facts.approval_text or 'approved deletion'}")
 
     pending = facts.key_state in PENDING_STATES
     if facts.event_name == "ScheduleKeyDeletion" or (facts.tripwire and pending):
         action = Action.CANCEL_DELETION
     elif facts.event_name == "DisableKey" or (facts.tripwire and facts.key_state == "Disabled"):
         if not facts.reenable_disabled_keys:
-            return RemediationPlan(Action.NONE, ["re-enabling disabled keys is off (REENABLE_DISABLED_KEYS)"])
+            reason = "re-enabling disabled keys is off (REENABLE_DISABLED_KEYS)"
+            return RemediationPlan.skip(f"not needed: {reason}", reason)
         action = Action.ENABLE_KEY
     else:
-        return RemediationPlan(Action.NONE, [f"no remediation applies to {facts.event_name}"])
+        reason = f"no remediation applies to {facts.event_name}"
+        return RemediationPlan.skip(f"not needed: {reason}", reason)
 
     reasons = [_scope_reason(facts)]
     if not _in_scope(facts):
-        return RemediationPlan(Action.NONE, [f"not in scope: {reasons[0]}"])
+        return RemediationPlan.skip("not in scope", f"not in scope: {reasons[0]}")
     return RemediationPlan(action, reasons)
 
 

@@ -186,7 +186,7 @@ class Remediator:
             return RemediationSection(
                 mode=mode,
                 action="none",
-                outcome=_outcome_for_no_action(plan.reasons[0]),
+                outcome=plan.outcome or "not needed",
                 resulting_state=snapshot.state,
                 reasons=reasons,
             )
@@ -386,18 +386,6 @@ class Remediator:
         steps = [f"dry-run: would call {call} --key-id {key_id}" for call in calls]
         steps.append(f"dry-run: would tag {self.settings.intervention_tag_key}={tag_value}")
         return steps
-
-
-def _outcome_for_no_action(reason: str) -> str:
-    if reason == "remediation is off":
-        return reason
-    if reason.startswith("exempt:"):
-        return reason
-    if reason.startswith("not in scope"):
-        return "not in scope"
-    if "loop guard" in reason:
-        return "skipped: caused by kms-keyguard (loop guard)"
-    return f"not needed: {reason}"
 
 
 def _metric_suffix(outcome: str) -> str:
