@@ -14,8 +14,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+DEFAULT_RETRIES: dict[str, Any] = {"mode": "adaptive", "max_attempts": 5}
+
 BOTO_CONFIG = Config(  # type: ignore[call-arg]  # user_agent_appid is newer than the stubs
-    retries={"mode": "adaptive", "max_attempts": 5},
+    retries=dict(DEFAULT_RETRIES),  # type: ignore[arg-type]
     connect_timeout=3,
     read_timeout=10,
     max_pool_connections=32,
@@ -30,12 +32,12 @@ def default_config(environ: Mapping[str, str] | None = None) -> Config:
     applied here: an operator (or a test against a local endpoint) can still choose the retry policy.
     """
     env = os.environ if environ is None else environ
-    retries = dict(BOTO_CONFIG.retries or {})
+    retries = dict(DEFAULT_RETRIES)
     if env.get("AWS_RETRY_MODE") in ("legacy", "standard", "adaptive"):
         retries["mode"] = env["AWS_RETRY_MODE"]
     if env.get("AWS_MAX_ATTEMPTS", "").isdigit() and int(env["AWS_MAX_ATTEMPTS"]) >= 1:
         retries["max_attempts"] = int(env["AWS_MAX_ATTEMPTS"])
-    return BOTO_CONFIG.merge(Config(retries=retries))
+    return BOTO_CONFIG.merge(Config(retries=retries))  # type: ignore[arg-type]
 
 
 class ClientFactory:
