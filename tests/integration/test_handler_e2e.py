@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from handlers.key_events import lambda_handler
+from keyguard_cli.emulation import emulated_apis
 from keyguard_cli.world import World, build_world, perform
 from shared.config import Settings
 from shared.errors import AlertDeliveryError
@@ -25,7 +26,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with mock_aws():
+    # emulated_apis answers, in the real APIs' shape, the few calls moto lacks (GetKeyLastUsage,
+    # LookupEvents, ...), so that a complete search is possible and can be asserted.
+    with mock_aws(), emulated_apis():
         built = build_world()
         monkeypatch.setenv("ALERT_TOPIC_ARN", built.topic_arn)
         # The tests assert what discovery finds; a loaded CI machine must not turn that into a race.
@@ -69,6 +72,12 @@ def test_scheduled_deletion_of_a_key_with_dependencies_is_a_critical_enriched_al
     assert "analytics-scratch" not in names
     assert "analytics/warehouse" not in names
     assert deps["counts"]["AWS::EC2::Volume"] == 2
+    assert {grant["name"] for grant in deps["grants"]} == {"ebs-attachment", "payments-api"}
+    assert deps["usage"]["events_examined"] == 3
+    assert {p["principal"].rsplit("/", 1)[-1] for p in deps["usage"]["principals"]} == {
+        "payments-api",
+        "ledger-writer",
+    }
     assert any(
         f"cancel-key-deletion --key-id {world.key_id} --region us-east-1" in s for s in doc["next_steps"]
     )

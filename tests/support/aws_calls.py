@@ -17,6 +17,10 @@ IAM_ACTION_OVERRIDES: dict[tuple[str, str], str] = {
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
     ("s3", "GetBucketLocation"): "s3:GetBucketLocation",
     ("lambda", "ListFunctions"): "lambda:ListFunctions",
+    # Amazon Keyspaces authorises its control-plane reads as CQL reads of the system keyspaces.
+    ("cassandra", "ListKeyspaces"): "cassandra:Select",
+    ("cassandra", "ListTables"): "cassandra:Select",
+    ("cassandra", "GetTable"): "cassandra:Select",
 }
 
 
