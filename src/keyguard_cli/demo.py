@@ -39,7 +39,7 @@ class FakeLambdaContext:
     """Just enough of the Lambda context for Powertools and the time budget."""
 
     function_name: str = "kms-keyguard-demo"
-    memory_limit_in_mb: int = 512
+    memory_limit_in_mb: int = 1769
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:kms-keyguard-demo"
     aws_request_id: str = "00000000-0000-4000-8000-000000000000"
     timeout_seconds: float = 60.0

@@ -177,12 +177,18 @@ def _seed_resources(world: World) -> None:
 def perform(world: World, event: dict[str, Any]) -> None:
     """Make the account match the event: the call the record describes really happens in moto.
 
-    Failed calls change nothing, as in AWS. Only the key of the world is touched.
+    Failed calls change nothing, as in AWS; a call that failed on the key's state (a tripwire) means
+    the key was pending deletion, so the world is put in that state. Only the key of the world is
+    touched.
     """
     detail = event.get("detail") or {}
+    kms = boto3.client("kms", region_name=world.region)
+    if detail.get("errorCode") == "KMSInvalidStateException":
+        # A call that failed on the key's state: the key is pending deletion while still in use.
+        kms.schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=7)
+        return
     if detail.get("errorCode") or event.get("detail-type") != "AWS API Call via CloudTrail":
         return
-    kms = boto3.client("kms", region_name=world.region)
     name = detail.get("eventName")
     if name == "ScheduleKeyDeletion":
         window = int((detail.get("requestParameters") or {}).get("pendingWindowInDays") or 30)

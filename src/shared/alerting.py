@@ -173,6 +173,16 @@ def verdict(doc: AlertDocument) -> str:
     by = f" by {actor}" if actor else " by an unknown principal"
     if doc.kind == "invalid-event":
         return f"{severity}: could not interpret a {name} event; check the function's logs"
+    if doc.kind == "tripwire":
+        state = clean(doc.key.state, 40) if doc.key.state else "unusable"
+        return (
+            f"{severity}: key {key_label} is {state} and still in use: {name}{by} failed "
+            f"({clean(event.error_code or 'error', 60)}); {_dependency_phrase(doc.dependencies)}"
+            f"{_remediation_phrase(doc)}"
+        )
+    if doc.kind == "resolved":
+        state = f"; the key is now {clean(doc.key.state, 40)}" if doc.key.state else ""
+        return f"{severity}: key {key_label} {_DONE.get(event.name, name + ' called')}{by}{state}"
     if event.error_code:
         verb = _ATTEMPT.get(event.name, f"call {name} on")
         return f"{severity}: failed attempt to {verb} key {key_label}{by} ({clean(event.error_code, 60)})"
@@ -194,6 +204,8 @@ def _short_what(doc: AlertDocument) -> str:
     event = doc.event
     if doc.kind == "invalid-event":
         return "event could not be interpreted"
+    if doc.kind == "tripwire":
+        return f"in use while {doc.key.state or 'unusable'} ({event.name} failed)"
     if event.error_code:
         return f"{event.name} attempt failed ({event.error_code})"
     if doc.kind == "deleted":
@@ -245,7 +257,9 @@ def _shown(values: list[Any], limit: int) -> tuple[list[Any], int]:
 def _key_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     key = doc.key
     out.section("KEY")
-    if not key.readable:
+    if doc.kind == "deleted":
+        out.line("! The key has been deleted: details below are from the event and the last record kept.")
+    elif not key.readable:
         out.line("! DescribeKey failed: key details below come from the event and are unverified.")
     out.field("ARN", clean(key.arn, lim.value_len) if key.arn else "unknown")
     if key.id and not key.arn:
@@ -295,7 +309,10 @@ def _action_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     if event.error_code:
         message = f": {clean(event.error_message, lim.long_value_len)}" if event.error_message else ""
         out.field("Result", f"FAILED ({clean(event.error_code, 80)}){message}")
-        out.line("The call failed, so the key was not changed by it; someone tried.")
+        if doc.kind == "tripwire":
+            out.line("This call failed because of the key's state: a workload still depends on the key.")
+        else:
+            out.line("The call failed, so the key was not changed by it; someone tried.")
     else:
         out.field("Result", "succeeded")
     if event.pending_window_days is not None:
@@ -357,6 +374,10 @@ def _timeline_section(out: _Text, doc: AlertDocument) -> None:
 def _dependencies_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     deps = doc.dependencies
     status = "complete" if deps.complete else "INCOMPLETE: some finders did not run; counts are a lower bound"
+    if doc.kind == "resolved" and not deps.total:
+        out.section("DEPENDENCIES")
+        out.line("Not searched again for this follow-up; the first alert on this thread lists them.")
+        return
     out.section(f"DEPENDENCIES ({status})")
     if deps.total:
         out.field("Total", str(deps.total))
