@@ -97,8 +97,9 @@ STAR_ALLOWED = {
     "cloudtrail:LookupEvents": "no resource-level permissions",
 }
 
-# The reminder's role: its own list (shared.lifecycle.REMINDER_ACTIONS), the key inventory it reuses,
-# publishing, and one marker per key and day in the table (a conditional put, read back with get).
+# The reminder's role: its own list (shared.lifecycle.REMINDER_ACTIONS: it reads keys, aliases and tags
+# itself, not rotation), publishing, and one marker per key and day in the table (a conditional put,
+# read back with get).
 REMINDER_OWN = {"kms:ListKeys", "kms:DescribeKey", "kms:ListAliases", "kms:ListResourceTags"}
 REMINDER_MARKERS = {"dynamodb:GetItem", "dynamodb:PutItem"}
 
@@ -306,10 +307,8 @@ def test_reminder_role_is_least_privilege(template: dict[str, Any]) -> None:
     # Given what the reminder's code paths declare
     lifecycle = _import("shared.lifecycle")
     own = REMINDER_OWN if lifecycle is None else set(lifecycle.REMINDER_ACTIONS)
-    inventory, alerting = _import("shared.key_inventory"), _import("shared.alerting")
-    reused = (SOURCES["shared.key_inventory"][1] if inventory is None else set(inventory.ACTIONS)) | (
-        SOURCES["shared.alerting"][1] if alerting is None else set(alerting.ACTIONS)
-    )
+    alerting = _import("shared.alerting")
+    reused = SOURCES["shared.alerting"][1] if alerting is None else set(alerting.ACTIONS)
     platform = set(PLATFORM) - {"sqs:SendMessage"}  # no on-failure destination: the schedule retries
 
     # Then the role grants exactly that
