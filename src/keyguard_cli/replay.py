@@ -111,6 +111,9 @@ def replay_settings(*, enforce: bool, publish: bool, topic_arn: str | None) -> S
     environ = dict(os.environ)
     environ["ALERT_TOPIC_ARN"] = topic or UNUSED_TOPIC_ARN
     environ["REMEDIATION_MODE"] = (RemediationMode.ENFORCE if enforce else RemediationMode.DRY_RUN).value
+    # A replay is not a delivery: it must neither be swallowed as a duplicate by, nor write its
+    # journal into, the deployed function's idempotency table.
+    environ.pop("IDEMPOTENCY_TABLE_NAME", None)
     try:
         return Settings.from_env(environ)
     except ConfigurationError as exc:

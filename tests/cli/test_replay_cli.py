@@ -68,3 +68,10 @@ def test_demo_replay_runs_the_sample_in_the_embedded_account() -> None:
     assert "scheduled for deletion in 7 days" in result.stdout
     assert "DEPENDENCIES" in result.stdout
     assert "dry-run" in result.stdout
+
+
+def test_replay_never_uses_the_deployed_idempotency_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyguard_cli.replay import replay_settings
+
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", "kms-keyguard-IdempotencyTable")
+    assert replay_settings(enforce=False, publish=False, topic_arn=None).idempotency_table_name is None
