@@ -25,6 +25,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.alert import AlertDocument, DependenciesSection, Severity
+from shared.aws import ClientFactory
 from shared.errors import AlertDeliveryError
 from shared.sanitize import ascii_line, clean, clean_trusted, md_code, md_text, truncate
 
@@ -901,6 +902,11 @@ class SnsPublisher:
     def __init__(self, client: Any, topic_arn: str) -> None:
         self._client = client
         self._topic_arn = topic_arn
+
+    @classmethod
+    def for_topic(cls, clients: ClientFactory, topic_arn: str) -> SnsPublisher:
+        """A publisher whose client is in the topic's own region (not necessarily the function's)."""
+        return cls(clients.client("sns", topic_arn.split(":")[3]), topic_arn)
 
     @property
     def topic_arn(self) -> str:

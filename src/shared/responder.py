@@ -261,8 +261,7 @@ class Responder:
         if self._publisher is None:
             from shared.alerting import SnsPublisher
 
-            region = self.settings.alert_topic_arn.split(":")[3]
-            self._publisher = SnsPublisher(self.clients.client("sns", region), self.settings.alert_topic_arn)
+            self._publisher = SnsPublisher.for_topic(self.clients, self.settings.alert_topic_arn)
         return self._publisher
 
     # ----- entry points --------------------------------------------------------------------
