@@ -79,6 +79,7 @@ def _demo_environment() -> None:
     handler = logger.registered_handler
     if isinstance(handler, logging.StreamHandler):
         handler.setStream(sys.stderr)  # logs apart from the report on stdout
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", DEMO_ENV["POWERTOOLS_LOG_LEVEL"]))
     for name, value in DEMO_ENV.items():
         os.environ.setdefault(name, value)
     os.environ.pop("AWS_PROFILE", None)
