@@ -63,6 +63,13 @@ class ActorSection(_Doc):
     is_root: bool = False
     cross_account: bool = False
 
+    @classmethod
+    def nobody(cls) -> ActorSection:
+        """No caller: notices the function raises itself (reminders, unreadable events)."""
+        return cls(
+            type=None, arn=None, account=None, source_ip=None, user_agent=None, via_console=False, mfa=None
+        )
+
 
 class KeySection(_Doc):
     arn: str | None

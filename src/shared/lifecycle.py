@@ -280,15 +280,7 @@ class Reminders:
             event=EventSection(
                 name=REMINDER, id=None, time=_iso(now), region=snapshot.region, account=key_arn.split(":")[4]
             ),
-            actor=ActorSection(
-                type=None,
-                arn=None,
-                account=None,
-                source_ip=None,
-                user_agent=None,
-                via_console=False,
-                mfa=None,
-            ),
+            actor=ActorSection.nobody(),
             key=KeySection(
                 arn=key_arn,
                 id=snapshot.key_id,

@@ -830,15 +830,7 @@ class Responder:
                 region=raw.get("region") if isinstance(raw.get("region"), str) else None,
                 account=raw.get("account") if isinstance(raw.get("account"), str) else None,
             ),
-            actor=ActorSection(
-                type=None,
-                arn=None,
-                account=None,
-                source_ip=None,
-                user_agent=None,
-                via_console=False,
-                mfa=None,
-            ),
+            actor=ActorSection.nobody(),
             key=KeySection(arn=None, id=None, readable=False),
             dependencies=DependenciesSection(
                 complete=False,
