@@ -43,10 +43,6 @@ class KeyReference:
     def is_alias(self) -> bool:
         return self.kind in (RefKind.ALIAS_NAME, RefKind.ALIAS_ARN)
 
-    @property
-    def is_multi_region_id(self) -> bool:
-        return not self.is_alias and self.value.startswith("mrk-")
-
     def arn(self, account: str | None = None, region: str | None = None) -> str | None:
         """The full ARN, completing a bare id or alias name with the given account and region."""
         if self.kind is RefKind.UNKNOWN:
@@ -85,11 +81,6 @@ def parse_key_reference(raw: str | None) -> KeyReference | None:
     if _KEY_ID.match(text):
         return KeyReference(text, RefKind.KEY_ID, text.lower() if not text.startswith("mrk-") else text)
     return KeyReference(text, RefKind.UNKNOWN, text)
-
-
-def key_id_from_arn(arn: str) -> str | None:
-    ref = parse_key_reference(arn)
-    return ref.value if ref and ref.kind is RefKind.KEY_ARN else None
 
 
 @dataclass(frozen=True)

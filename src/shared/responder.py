@@ -856,9 +856,3 @@ class Responder:
     def _fingerprint(raw: Any) -> str:
         body = json.dumps(raw, sort_keys=True, default=str).encode()
         return "sha256-" + hashlib.sha256(body).hexdigest()[:32]
-
-
-def resolve_reference(reference: str, region: str, account: str) -> str | None:
-    """Complete any key reference form to an ARN for the given account and region."""
-    ref = parse_key_reference(reference)
-    return ref.arn(account, region) if ref else None

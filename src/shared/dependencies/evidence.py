@@ -65,10 +65,6 @@ def _keys_in(ctx: FinderContext) -> list[str]:
     return [arn for arn in sorted(ctx.identity.all_key_arns) if arn.split(":")[3] == ctx.region]
 
 
-def _region_has_key(identity_arns: Iterable[str], region: str) -> bool:
-    return any(arn.split(":")[3] == region for arn in identity_arns)
-
-
 # -- grants --------------------------------------------------------------------------------------
 
 
