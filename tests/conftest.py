@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+
+from keyguard_cli.demo import FakeLambdaContext
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -43,18 +44,6 @@ def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "kms-keyguard-test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:kms-keyguard-test"
-    aws_request_id: str = "11111111-2222-4333-8444-555555555555"
-    remaining_ms: int = 60_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+    return FakeLambdaContext(function_name="kms-keyguard-test")

@@ -36,7 +36,7 @@ DEMO_ENV = {
 
 @dataclass
 class FakeLambdaContext:
-    """Just enough of the Lambda context for Powertools and the time budget."""
+    """Just enough of the Lambda context for Powertools and the time budget (demo and tests)."""
 
     function_name: str = "kms-keyguard-demo"
     memory_limit_in_mb: int = 1769
