@@ -21,6 +21,14 @@ def _kv_table(title: str) -> Table:
     return table
 
 
+def _listing(title: str, *columns: str) -> Table:
+    """A titled table whose columns fold long values (ARNs, reasons) instead of cutting them."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
 def render_impact(console: Console, result: ImpactResult) -> None:
     key = result.document.key
     deps = result.document.dependencies
@@ -56,22 +64,16 @@ def render_impact(console: Console, result: ImpactResult) -> None:
     console.print(facts)
 
     if deps.items:
-        table = Table(title=f"Dependencies ({deps.total})", title_justify="left", box=box.SIMPLE_HEAD)
-        for column in ("Type", "Name", "Region", "Evidence"):
-            table.add_column(column, overflow="fold")
+        table = _listing(f"Dependencies ({deps.total})", "Type", "Name", "Region", "Evidence")
         for item in sorted(deps.items, key=lambda i: (i.resource_type, i.name)):
             table.add_row(item.resource_type, item.name, item.region, item.evidence)
         console.print(table)
         if deps.items_omitted:
             console.print(f"  … and {deps.items_omitted} more not listed")
     if deps.grants:
-        table = Table(
-            title=f"Grants ({len(deps.grants) + deps.grants_omitted})",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
+        table = _listing(
+            f"Grants ({len(deps.grants) + deps.grants_omitted})", "Grant", "Grantee", "Operations", "For"
         )
-        for column in ("Grant", "Grantee", "Operations", "For"):
-            table.add_column(column, overflow="fold")
         for grant in deps.grants:
             table.add_row(
                 grant.name or grant.grant_id[:16],
@@ -82,13 +84,13 @@ def render_impact(console: Console, result: ImpactResult) -> None:
         console.print(table)
     usage = deps.usage
     if usage and (usage.principals or usage.last_usage or usage.last_usage_note):
-        table = Table(
-            title=f"Usage evidence (last {usage.lookback_days} days)",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
+        table = _listing(
+            f"Usage evidence (last {usage.lookback_days} days)",
+            "Principal",
+            "Calls",
+            "Operations",
+            "Last seen",
         )
-        for column in ("Principal", "Calls", "Operations", "Last seen"):
-            table.add_column(column, overflow="fold")
         for principal in usage.principals:
             table.add_row(
                 principal.principal,
@@ -104,9 +106,7 @@ def render_impact(console: Console, result: ImpactResult) -> None:
                 f"{usage.last_usage_note or ''}".rstrip()
             )
     if deps.unchecked:
-        table = Table(title=f"Not checked ({len(deps.unchecked)})", title_justify="left", box=box.SIMPLE_HEAD)
-        for column in ("Finder", "Region", "Why"):
-            table.add_column(column, overflow="fold")
+        table = _listing(f"Not checked ({len(deps.unchecked)})", "Finder", "Region", "Why")
         for unchecked in deps.unchecked:
             table.add_row(unchecked.finder, unchecked.region or "", unchecked.reason, style="yellow")
         console.print(table)
@@ -159,9 +159,7 @@ def render_audit(console: Console, report: AuditReport) -> None:
                 )
             console.print(accepted)
         if region.pending_deletion:
-            pending = Table(title="Keys pending deletion", title_justify="left", box=box.SIMPLE_HEAD)
-            for column in ("Key", "Days left", "Approved", "To keep it"):
-                pending.add_column(column, overflow="fold")
+            pending = _listing("Keys pending deletion", "Key", "Days left", "Approved", "To keep it")
             for key in region.pending_deletion:
                 pending.add_row(
                     ", ".join(key.aliases) or key.arn,
