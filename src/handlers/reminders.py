@@ -1,6 +1,6 @@
 """Lambda entry point for the daily deletion reminder (an EventBridge schedule).
 
-Wiring only: decorators, settings, one pass of ``shared.lifecycle.Reminders``, a small receipt.
+Wiring only: decorators, settings, one pass of ``shared.reminders.Reminders``, a small receipt.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.aws import ClientFactory
 from shared.config import get_settings
-from shared.lifecycle import Reminders, parse_reminder_days
 from shared.observability import logger, metrics, tracer
+from shared.reminders import Reminders, parse_reminder_days
 
 _reminders: Reminders | None = None
 

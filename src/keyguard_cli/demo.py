@@ -19,7 +19,7 @@ from typing import Any
 
 from keyguard_cli.emulation import emulated_apis
 from keyguard_cli.world import EVENTS_DIR, build_world, perform
-from shared.alert import AlertDocument
+from shared.document import AlertDocument
 
 DEMO_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

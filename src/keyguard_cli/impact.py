@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict
 
 from keyguard_cli.errors import CliError, ExitCode
 from keyguard_cli.session import AwsContext
-from shared.alert import DependenciesSection, KeySection
 from shared.config import Settings
 from shared.dependencies.base import DENIED_CODES
+from shared.document import DependenciesSection, KeySection
 from shared.key_inventory import KeyInventory, KeySnapshot
 from shared.keyref import RefKind, parse_key_reference
 from shared.responder import Responder

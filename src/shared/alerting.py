@@ -24,8 +24,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.alert import AlertDocument, DependenciesSection, Severity
 from shared.aws import ClientFactory
+from shared.document import AlertDocument, DependenciesSection, Severity
 from shared.errors import AlertDeliveryError
 from shared.sanitize import ascii_line, clean, clean_trusted, md_code, md_text, truncate
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 DEFAULT_RETRIES: dict[str, Any] = {"mode": "adaptive", "max_attempts": 5}
 
@@ -76,3 +77,10 @@ class ClientFactory:
     def clear(self) -> None:
         with self._lock:
             self._clients.clear()
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a failed call (never its message text)."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__

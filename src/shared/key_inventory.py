@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.aws import ClientFactory
+from shared.aws import ClientFactory, error_code
 from shared.keyref import KeyIdentity, parse_key_reference
 from shared.observability import logger
 
@@ -26,13 +26,6 @@ ACTIONS: tuple[str, ...] = (
 )
 
 _SECONDS_PER_DAY = 86_400
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a failed call (never its message text)."""
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
-    return type(exc).__name__
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from shared.alert import Severity
+from shared.document import Severity
 
 DESTRUCTIVE_EVENTS = frozenset({"ScheduleKeyDeletion", "DisableKey", "DeleteImportedKeyMaterial"})
 RESTORING_EVENTS = frozenset({"CancelKeyDeletion", "EnableKey"})

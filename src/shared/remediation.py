@@ -23,12 +23,12 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.alert import DependenciesSection, RemediationSection
 from shared.approval import parse_approval
-from shared.aws import ClientFactory
+from shared.aws import ClientFactory, error_code
 from shared.config import Settings
-from shared.idempotency import Journal, MemoryJournal
-from shared.key_inventory import KeySnapshot, error_code
+from shared.document import DependenciesSection, RemediationSection
+from shared.journal import Journal, MemoryJournal
+from shared.key_inventory import KeySnapshot
 from shared.models import CloudTrailRecord
 from shared.observability import logger, metrics
 from shared.policy import (

@@ -17,7 +17,11 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from shared.alert import (
+from shared.approval import approval_note, parse_approval
+from shared.aws import ClientFactory, error_code
+from shared.config import RemediationMode, Settings
+from shared.dependencies import discover
+from shared.document import (
     ActorSection,
     AlertDocument,
     DependenciesSection,
@@ -28,14 +32,11 @@ from shared.alert import (
     Severity,
     UncheckedFinder,
 )
-from shared.approval import approval_note, parse_approval
-from shared.aws import ClientFactory
-from shared.config import RemediationMode, Settings
-from shared.dependencies import discover
-from shared.idempotency import DynamoJournal, IdempotentRunner, Journal, MemoryJournal
-from shared.key_inventory import KeyInventory, KeySnapshot, error_code
+from shared.idempotency import IdempotentRunner
+from shared.journal import DynamoJournal, Journal, MemoryJournal
+from shared.key_inventory import KeyInventory, KeySnapshot
 from shared.keyref import KeyIdentity, parse_key_reference
-from shared.lifecycle import PolicyVerdict, cancel_access
+from shared.lockout import PolicyVerdict, cancel_access
 from shared.models import (
     CLOUDTRAIL_DETAIL_TYPE,
     KEY_DELETION_DETAIL_TYPE,

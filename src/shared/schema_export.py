@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.alert import SCHEMA_VERSION, AlertDocument
+from shared.document import SCHEMA_VERSION, AlertDocument
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "alert.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

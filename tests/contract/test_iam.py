@@ -97,7 +97,7 @@ STAR_ALLOWED = {
     "cloudtrail:LookupEvents": "no resource-level permissions",
 }
 
-# The reminder's role: its own list (shared.lifecycle.REMINDER_ACTIONS: it reads keys, aliases and tags
+# The reminder's role: its own list (shared.reminders.REMINDER_ACTIONS: it reads keys, aliases and tags
 # itself, not rotation), publishing, and one marker per key and day in the table (a conditional put,
 # read back with get).
 REMINDER_OWN = {"kms:ListKeys", "kms:DescribeKey", "kms:ListAliases", "kms:ListResourceTags"}
@@ -305,7 +305,7 @@ def test_topic_key_is_used_only_through_sns(template: dict[str, Any]) -> None:
 
 def test_reminder_role_is_least_privilege(template: dict[str, Any]) -> None:
     # Given what the reminder's code paths declare
-    lifecycle = _import("shared.lifecycle")
+    lifecycle = _import("shared.reminders")
     own = REMINDER_OWN if lifecycle is None else set(lifecycle.REMINDER_ACTIONS)
     alerting = _import("shared.alerting")
     reused = SOURCES["shared.alerting"][1] if alerting is None else set(alerting.ACTIONS)

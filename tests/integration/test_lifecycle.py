@@ -19,8 +19,8 @@ from keyguard_cli.world import World, build_world, perform
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.errors import AlertDeliveryError, ConfigurationError
-from shared.idempotency import DynamoJournal, MemoryJournal
-from shared.lifecycle import Reminders, parse_reminder_days
+from shared.journal import DynamoJournal, MemoryJournal
+from shared.reminders import Reminders, parse_reminder_days
 from tests.unit.remediation.support import (
     FakeDiscoverer,
     create_table,
@@ -90,8 +90,8 @@ def test_a_re_enabled_key_is_a_resolved_follow_up(world: World, lambda_context: 
 
 
 def test_the_chat_card_threads_every_notice_on_the_key_arn(world: World, lambda_context: Any) -> None:
-    from shared.alert import AlertDocument
     from shared.alerting import render_chat
+    from shared.document import AlertDocument
 
     responder = make_responder(world)
     _send(world, responder, lambda_context, world.event("enable_key"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.alert import Severity
+from shared.document import Severity
 from shared.policy import KEY_DELETED, REMINDER, SeverityFacts, severity_for
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW

@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from shared.alert import DependenciesSection, DependencyItem, GrantItem
 from shared.aws import ClientFactory
 from shared.dependencies.base import DiscoveryOutcome, Finder, FinderContext, Work, run_finders
 from shared.dependencies.catalog import TABLE
 from shared.dependencies.evidence import CloudTrailUsageFinder, GrantsFinder, LastUsageFinder, summarise_usage
 from shared.dependencies.table import TableFinder
+from shared.document import DependenciesSection, DependencyItem, GrantItem
 from shared.keyref import KeyIdentity
 
 REGISTRY: tuple[TableFinder, ...] = TABLE

@@ -32,8 +32,8 @@ from botocore.exceptions import (
 )
 from botocore.paginate import Paginator
 
-from shared.alert import DependencyItem, UncheckedFinder
 from shared.aws import ClientFactory
+from shared.document import DependencyItem, UncheckedFinder
 from shared.keyref import KeyIdentity
 from shared.observability import logger
 

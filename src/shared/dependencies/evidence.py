@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.alert import GrantItem, UsageEvidence, UsagePrincipal
 from shared.dependencies.base import FinderContext
+from shared.document import GrantItem, UsageEvidence, UsagePrincipal
 
 # Encryption-context keys that name the resource a service grant is for, most specific first.
 RESOURCE_CONTEXT_KEYS = (

@@ -27,8 +27,8 @@ import jmespath
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
-from shared.alert import DependencyItem
 from shared.dependencies.base import FinderContext, Work
+from shared.document import DependencyItem
 
 # IAM service prefixes that differ from the botocore service name.
 IAM_PREFIX = {

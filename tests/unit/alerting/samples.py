@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.alert import (
+from shared.document import (
     ActorSection,
     AlertDocument,
     DependenciesSection,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.alert import AlertDocument, DependenciesSection, UncheckedFinder
 from shared.alerting import render_subject, render_text, verdict
+from shared.document import AlertDocument, DependenciesSection, UncheckedFinder
 from tests.unit.alerting import samples
 
 

@@ -9,7 +9,6 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from shared import schema_export
-from shared.alert import AlertDocument, GrantItem, UncheckedFinder, UsagePrincipal
 from shared.alerting import (
     DOCUMENT_PROTOCOLS,
     SNS_MAX_BYTES,
@@ -20,6 +19,7 @@ from shared.alerting import (
     render_subject,
     render_text,
 )
+from shared.document import AlertDocument, GrantItem, UncheckedFinder, UsagePrincipal
 from shared.errors import AlertDeliveryError
 from tests.unit.alerting import samples
 

@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from shared.alert import AlertDocument
 from shared.alerting import ACTIONS, SnsPublisher, build_message
+from shared.document import AlertDocument
 from shared.errors import AlertDeliveryError
 from tests.unit.alerting import samples
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from shared.alert import AlertDocument, Severity
 from shared.alerting import CHAT_DESCRIPTION_MAX_CHARS, render_chat, render_text, verdict
+from shared.document import AlertDocument, Severity
 from tests.unit.alerting import samples
 
 SECTIONS = ["KEY", "ACTION", "ACTOR", "TIMELINE", "DEPENDENCIES", "WHAT WAS DONE", "NEXT STEPS"]

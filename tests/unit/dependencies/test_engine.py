@@ -13,10 +13,10 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from shared.alert import DependencyItem
 from shared.aws import ClientFactory
 from shared.dependencies import REGISTRY, discover, run_finders
 from shared.dependencies.base import FinderContext, Work, describe_failure
+from shared.document import DependencyItem
 from shared.keyref import KeyIdentity
 
 from .conftest import ACCOUNT, FAST_FAIL, REGION, later

@@ -12,10 +12,10 @@ from typing import Any
 import boto3
 
 from keyguard_cli.world import World
-from shared.alert import DependenciesSection, DependencyItem
 from shared.aws import ClientFactory
 from shared.config import Settings
-from shared.idempotency import DynamoJournal, Journal, MemoryJournal
+from shared.document import DependenciesSection, DependencyItem
+from shared.journal import DynamoJournal, Journal, MemoryJournal
 from shared.keyref import KeyIdentity
 from shared.policy import Transition
 from shared.remediation import Remediator

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from shared.aws import ClientFactory
-from shared.idempotency import DynamoJournal, Journal, MemoryJournal
+from shared.journal import DynamoJournal, Journal, MemoryJournal
 from shared.policy import Transition
 from tests.unit.remediation.support import create_table, dependency
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.lifecycle import cancel_access
+from shared.lockout import cancel_access
 
 ACCOUNT = "123456789012"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"

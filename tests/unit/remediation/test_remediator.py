@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from shared.alert import DependenciesSection
 from shared.aws import ClientFactory
 from shared.config import Settings
+from shared.document import DependenciesSection
 from shared.key_inventory import KeySnapshot
 from shared.models import CloudTrailRecord
 from shared.policy import Transition

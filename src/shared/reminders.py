@@ -1,27 +1,24 @@
-"""Following a key after the first alert.
+"""The daily reminder pass behind ``handlers/reminders.py``.
 
-* ``cancel_access`` (pure): does a key policy still let the account cancel the deletion? A
-  ``PutKeyPolicy`` on a key pending deletion that removes this is a lock-out.
-* ``Reminders``: the daily pass behind ``handlers/reminders.py``. A scheduled deletion runs silently
-  at the end of its window, weeks after the first alert; each customer managed key pending deletion
-  whose deletion is ``REMINDER_DAYS`` days away (default 3 and 1) gets one reminder, threaded on the
-  key ARN like the alert it follows. At most one per key and day: a marker keyed on the key ARN and
-  the date, in the idempotency table (in memory without one).
+A scheduled deletion runs silently at the end of its window, weeks after the first alert; each
+customer managed key pending deletion whose deletion is ``REMINDER_DAYS`` days away (default 3 and
+1) gets one reminder, threaded on the key ARN like the alert it follows. At most one per key and
+day: a marker keyed on the key ARN and the date, in the idempotency table (in memory without one).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.alert import (
+from shared.approval import approval_note, parse_approval
+from shared.aws import ClientFactory, error_code
+from shared.config import Settings
+from shared.document import (
     ActorSection,
     AlertDocument,
     DependenciesSection,
@@ -30,103 +27,12 @@ from shared.alert import (
     RemediationSection,
     UncheckedFinder,
 )
-from shared.approval import approval_note, parse_approval
-from shared.aws import ClientFactory
-from shared.config import Settings
 from shared.errors import ConfigurationError
-from shared.idempotency import DynamoJournal, Journal, MemoryJournal
-from shared.key_inventory import KeyInventory, KeySnapshot, error_code
+from shared.journal import DynamoJournal, Journal, MemoryJournal
+from shared.key_inventory import KeyInventory, KeySnapshot
 from shared.observability import logger, metrics
 from shared.policy import REMINDER, SeverityFacts, severity_for
 
-CANCEL_ACTION = "kms:CancelKeyDeletion"
-
-
-@dataclass(frozen=True)
-class PolicyVerdict:
-    allows_cancel: bool | None  # None: only under conditions keyguard does not evaluate
-    reason: str
-
-    @property
-    def lockout(self) -> bool:
-        return self.allows_cancel is False
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _action_matches(patterns: list[Any], action: str) -> bool:
-    return any(isinstance(p, str) and fnmatchcase(action.lower(), p.lower()) for p in patterns)
-
-
-def _names_account(principal: Any, account: str) -> bool:
-    """Whether the principal element covers the account root or an IAM principal of the account."""
-    if principal == "*":
-        return True
-    if not isinstance(principal, Mapping):
-        return False
-    for value in _as_list(principal.get("AWS")):
-        if not isinstance(value, str):
-            continue
-        if value in ("*", account):
-            return True
-        parts = value.split(":")
-        if len(parts) >= 6 and parts[2] == "iam" and parts[4] == account:
-            return True
-    return False
-
-
-def _applies(statement: Mapping[str, Any], account: str, action: str) -> bool:
-    if "NotAction" in statement:
-        if _action_matches(_as_list(statement["NotAction"]), action):
-            return False
-    elif not _action_matches(_as_list(statement.get("Action")), action):
-        return False
-    if "NotPrincipal" in statement:
-        # "everyone except ...": for an Allow this is too unusual to count on; for a Deny it may
-        # well cover the account, so it is taken as applying.
-        return statement.get("Effect") == "Deny"
-    return _names_account(statement.get("Principal"), account)
-
-
-def cancel_access(policy: str | Mapping[str, Any] | None, account: str) -> PolicyVerdict:
-    """Whether ``policy`` lets ``account`` (its root or its IAM principals) call CancelKeyDeletion."""
-    if policy is None:
-        return PolicyVerdict(None, "the new key policy is not known")
-    try:
-        document = json.loads(policy) if isinstance(policy, str) else policy
-    except ValueError:
-        return PolicyVerdict(None, "the new key policy could not be parsed")
-    if not isinstance(document, Mapping):
-        return PolicyVerdict(None, "the new key policy is not a JSON object")
-    statements = [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
-    allow = conditional_allow = conditional_deny = False
-    for statement in statements:
-        if not _applies(statement, account, CANCEL_ACTION):
-            continue
-        conditional = bool(statement.get("Condition"))
-        if statement.get("Effect") == "Deny":
-            if not conditional:
-                return PolicyVerdict(False, f"a Deny statement blocks {CANCEL_ACTION} for the account")
-            conditional_deny = True
-        elif statement.get("Effect") == "Allow":
-            if conditional:
-                conditional_allow = True
-            else:
-                allow = True
-    if allow and not conditional_deny:
-        return PolicyVerdict(True, f"the new key policy still allows {CANCEL_ACTION} to the account")
-    if allow or conditional_allow:
-        return PolicyVerdict(None, f"{CANCEL_ACTION} is allowed to the account only under conditions")
-    return PolicyVerdict(
-        False, f"no statement allows {CANCEL_ACTION} to the account root or its IAM principals"
-    )
-
-
-# ----- reminders ----------------------------------------------------------------------------
 REMINDER_ACTIONS: tuple[str, ...] = (
     "kms:ListKeys",
     "kms:DescribeKey",

@@ -1,0 +1,103 @@
+"""Key-policy lock-out analysis (pure).
+
+``cancel_access``: does a key policy still let the account cancel the deletion and enable the key?
+A ``PutKeyPolicy`` on a key pending deletion that removes this is a lock-out: only AWS Support can
+then help, and only within the pending window.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+CANCEL_ACTION = "kms:CancelKeyDeletion"
+
+
+@dataclass(frozen=True)
+class PolicyVerdict:
+    allows_cancel: bool | None  # None: only under conditions keyguard does not evaluate
+    reason: str
+
+    @property
+    def lockout(self) -> bool:
+        return self.allows_cancel is False
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _action_matches(patterns: list[Any], action: str) -> bool:
+    return any(isinstance(p, str) and fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+def _names_account(principal: Any, account: str) -> bool:
+    """Whether the principal element covers the account root or an IAM principal of the account."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return False
+    for value in _as_list(principal.get("AWS")):
+        if not isinstance(value, str):
+            continue
+        if value in ("*", account):
+            return True
+        parts = value.split(":")
+        if len(parts) >= 6 and parts[2] == "iam" and parts[4] == account:
+            return True
+    return False
+
+
+def _applies(statement: Mapping[str, Any], account: str, action: str) -> bool:
+    if "NotAction" in statement:
+        if _action_matches(_as_list(statement["NotAction"]), action):
+            return False
+    elif not _action_matches(_as_list(statement.get("Action")), action):
+        return False
+    if "NotPrincipal" in statement:
+        # "everyone except ...": for an Allow this is too unusual to count on; for a Deny it may
+        # well cover the account, so it is taken as applying.
+        return statement.get("Effect") == "Deny"
+    return _names_account(statement.get("Principal"), account)
+
+
+def cancel_access(policy: str | Mapping[str, Any] | None, account: str) -> PolicyVerdict:
+    """Whether ``policy`` lets ``account`` (its root or its IAM principals) call CancelKeyDeletion."""
+    if policy is None:
+        return PolicyVerdict(None, "the new key policy is not known")
+    try:
+        document = json.loads(policy) if isinstance(policy, str) else policy
+    except ValueError:
+        return PolicyVerdict(None, "the new key policy could not be parsed")
+    if not isinstance(document, Mapping):
+        return PolicyVerdict(None, "the new key policy is not a JSON object")
+    statements = [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+    allow = conditional_allow = conditional_deny = False
+    for statement in statements:
+        if not _applies(statement, account, CANCEL_ACTION):
+            continue
+        conditional = bool(statement.get("Condition"))
+        if statement.get("Effect") == "Deny":
+            if not conditional:
+                return PolicyVerdict(False, f"a Deny statement blocks {CANCEL_ACTION} for the account")
+            conditional_deny = True
+        elif statement.get("Effect") == "Allow":
+            if conditional:
+                conditional_allow = True
+            else:
+                allow = True
+    if allow and not conditional_deny:
+        return PolicyVerdict(True, f"the new key policy still allows {CANCEL_ACTION} to the account")
+    if allow or conditional_allow:
+        return PolicyVerdict(None, f"{CANCEL_ACTION} is allowed to the account only under conditions")
+    return PolicyVerdict(
+        False, f"no statement allows {CANCEL_ACTION} to the account root or its IAM principals"
+    )
+
+
+# ----- reminders ----------------------------------------------------------------------------
