@@ -1,7 +1,10 @@
-"""Regenerate the README's table of resource types from the dependency registry.
+"""Regenerate the generated blocks of the documentation from the code.
 
-``python -m scripts.gen_docs`` rewrites the text between the ``BEGIN resource-types`` and
-``END resource-types`` markers of README.md; ``--check`` only reports whether it is stale (exit 1).
+A block is the text between a ``<!-- BEGIN <name> ... -->`` line and the ``<!-- END <name> -->`` line
+of a file under the repository root. ``python -m scripts.gen_docs`` rewrites every block;
+``--check`` only reports the files whose blocks are stale or whose markers are missing (exit 1).
+
+Blocks: ``resource-types`` in docs/discovery.md, the finder table, from the dependency registry.
 """
 
 from __future__ import annotations
@@ -9,15 +12,19 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from shared.dependencies import EVIDENCE, REGISTRY
 from shared.dependencies.table import TableFinder
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-BEGIN = re.compile(r"<!-- BEGIN resource-types[^>]*-->\n")
-END = "<!-- END resource-types -->"
+ROOT = Path(__file__).resolve().parent.parent
 TIERS = ["database / data store", "volume / file system", "secret / configuration", "bucket", "other"]
+
+
+class MarkersNotFound(ValueError):
+    """A target file lacks a block's BEGIN/END markers (or has them in the wrong order)."""
 
 
 def _finder_rows(finder: TableFinder) -> list[str]:
@@ -31,7 +38,8 @@ def _finder_rows(finder: TableFinder) -> list[str]:
     ]
 
 
-def render() -> str:
+def render_resource_types() -> str:
+    """The finder table and the evidence finders, most critical tier first."""
     finders = sorted(REGISTRY, key=lambda f: f.tier)  # stable: registry order within a tier
     services = {f.service for f in REGISTRY}
     types = [t for f in REGISTRY for t in f.resource_types]
@@ -45,32 +53,62 @@ def render() -> str:
     for finder in finders:
         lines += _finder_rows(finder)
     lines += ["", "Evidence of use, reported next to the resources:", ""]
-    for finder in EVIDENCE:
-        lines.append(f"- `{finder.name}`: {', '.join(f'`{a}`' for a in finder.actions)}")
+    for reader in EVIDENCE:
+        lines.append(f"- `{reader.name}`: {', '.join(f'`{a}`' for a in reader.actions)}")
     return "\n".join(lines) + "\n"
 
 
-def rewrite(text: str) -> str:
-    begin = BEGIN.search(text)
-    end = text.find(END)
-    if begin is None or end < begin.end():
-        raise SystemExit("README.md: resource-types markers not found")
-    return text[: begin.end()] + render() + text[end:]
+@dataclass(frozen=True)
+class Block:
+    path: str  # relative to the repository root
+    name: str
+    render: Callable[[], str]
+
+    def rewrite(self, text: str) -> str:
+        """``text`` with this block's body replaced by a fresh rendering."""
+        begin = re.search(rf"<!-- BEGIN {re.escape(self.name)}\b[^>]*-->\n", text)
+        end = text.find(f"<!-- END {self.name} -->")
+        if begin is None or end < begin.end():
+            raise MarkersNotFound(f"{self.path}: {self.name} markers not found")
+        return text[: begin.end()] + self.render() + text[end:]
+
+
+BLOCKS: tuple[Block, ...] = (Block("docs/discovery.md", "resource-types", render_resource_types),)
+
+
+def regenerate(root: Path = ROOT) -> dict[str, tuple[str, str]]:
+    """Every target file's current and wanted text, keyed by its path relative to ``root``."""
+    texts: dict[str, tuple[str, str]] = {}
+    for block in BLOCKS:
+        if block.path not in texts:
+            text = (root / block.path).read_text(encoding="utf-8")
+            texts[block.path] = (text, text)
+        current, wanted = texts[block.path]
+        texts[block.path] = (current, block.rewrite(wanted))
+    return texts
+
+
+def stale(root: Path = ROOT) -> list[str]:
+    """The target files whose generated blocks differ from a fresh rendering."""
+    return [path for path, (current, wanted) in regenerate(root).items() if current != wanted]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a generated block is stale")
     args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    wanted = rewrite(current)
+    try:
+        texts = regenerate()
+    except MarkersNotFound as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
+    changed = [path for path, (current, wanted) in texts.items() if current != wanted]
     if args.check:
-        if wanted != current:
-            sys.stderr.write("README.md resource-types table is stale: run `make docs`\n")
-            return 1
-        return 0
-    if wanted != current:
-        README.write_text(wanted, encoding="utf-8")
+        for path in changed:
+            sys.stderr.write(f"{path}: generated block is stale: run `make docs`\n")
+        return 1 if changed else 0
+    for path in changed:
+        (ROOT / path).write_text(texts[path][1], encoding="utf-8")
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import botocore.session
 import pytest
 from botocore import xform_name
-from scripts import gen_docs
 
 from shared.dependencies import EVIDENCE, REGISTRY, required_actions, resource_types
 
@@ -72,9 +71,3 @@ def test_required_actions_are_every_finder_action_and_nothing_else() -> None:
     assert required_actions() == declared
     assert all(":" in a and " " not in a for a in declared)
     assert not any(a.startswith("s3:ListBuckets") or a.startswith("s3:GetBucketEncryption") for a in declared)
-
-
-def test_the_readme_table_is_current() -> None:
-    current = gen_docs.README.read_text(encoding="utf-8")
-    assert gen_docs.rewrite(current) == current, "run `make docs`"
-    assert gen_docs.main(["--check"]) == 0
