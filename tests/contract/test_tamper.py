@@ -367,3 +367,11 @@ def test_every_pattern_fits_eventbridges_size_limit(template: dict[str, Any], st
     for rule, pattern in event_patterns(template, parameters).items():
         size = len(json.dumps(pattern, separators=(",", ":")))
         assert size <= PATTERN_LIMIT, f"{rule}: {size} characters with a {stack_length}-character stack name"
+
+
+def test_without_a_cloudtrail_log_group_only_the_functions_log_groups_are_watched(
+    template: dict[str, Any],
+) -> None:
+    pattern = event_patterns(template, {"CloudTrailLogGroupName": ""})[ALERTING]
+    (logs,) = [b for b in pattern["$or"][0]["detail"]["$or"] if b["eventSource"] == ["logs.amazonaws.com"]]
+    assert logs["requestParameters"]["logGroupName"] == [{"prefix": "/aws/lambda/kms-keyguard/"}]
