@@ -198,13 +198,21 @@ def management_coverage(response: Mapping[str, Any]) -> tuple[bool, str]:
 
 
 def is_project_rule(pattern_text: str | None) -> bool:
-    """The project's rule, whatever its name: source aws.kms and both event names."""
+    """The project's rule, whatever its name: source aws.kms and both event names (in the pattern or
+    in one of its top-level "$or" branches; the other branch is the rule's heartbeat canary)."""
     if not pattern_text:
         return False
     try:
         pattern = json.loads(pattern_text)
     except ValueError:
         return False
+    if not isinstance(pattern, dict):
+        return False
+    branches = pattern["$or"] if isinstance(pattern.get("$or"), list) else [pattern]
+    return any(_alerts_on_key_events(branch) for branch in branches)
+
+
+def _alerts_on_key_events(pattern: object) -> bool:
     if not isinstance(pattern, dict) or "aws.kms" not in (pattern.get("source") or []):
         return False
     detail = pattern.get("detail") or {}

@@ -7,6 +7,7 @@ variable, instead of running with a silent default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
@@ -31,6 +32,19 @@ class RemediationScope(StrEnum):
 
 TagKey = Annotated[str, Field(min_length=1, max_length=128)]
 
+SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$"
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-)?[0-9a-f-]{32,36}$")
+
+# The heartbeat canary (template.yaml: HeartbeatSchedule, and the second branch of every pattern
+# rule). Its detail is {"stack": <stack name>, "rule": <logical id of the rule it went through>};
+# for each canary the responder emits HEARTBEAT_METRIC with the dimension HEARTBEAT_RULE_DIMENSION
+# set to that rule, next to Powertools' own "service" dimension. The heartbeat alarms watch exactly
+# that metric; a custom source cannot start with "aws.", so no AWS event can look like a canary.
+HEARTBEAT_SOURCE = "kms-keyguard.heartbeat"
+HEARTBEAT_DETAIL_TYPE = "KMS Keyguard Heartbeat"
+HEARTBEAT_METRIC = "Heartbeat"
+HEARTBEAT_RULE_DIMENSION = "Rule"
+
 # Environment variable -> Settings field. The template's contract test checks that every variable
 # named here is either set by the template or has a default that suits a deployed function.
 ENV_FIELDS: dict[str, str] = {
@@ -48,6 +62,9 @@ ENV_FIELDS: dict[str, str] = {
     "DISCOVERY_MAX_WORKERS": "discovery_max_workers",
     "USAGE_LOOKBACK_DAYS": "usage_lookback_days",
     "FUNCTION_ROLE_ARN": "function_role_arn",
+    "GUARD_KEY_ARNS": "guard_key_arns",
+    "HEALTH_TOPIC_ARN": "health_topic_arn",
+    "APPROVAL_MAX_DAYS": "approval_max_days",
 }
 
 
@@ -56,7 +73,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    alert_topic_arn: str = Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
+    alert_topic_arn: str = Field(pattern=SNS_TOPIC_ARN)
     remediation_mode: RemediationMode = RemediationMode.OFF
     remediation_scope: RemediationScope = RemediationScope.TAGGED
     reenable_disabled_keys: bool = False
@@ -70,11 +87,40 @@ class Settings(BaseModel):
     discovery_max_workers: int = Field(default=16, ge=1, le=64)
     usage_lookback_days: int = Field(default=7, ge=0, le=90)
     function_role_arn: str | None = None
+    # Every KMS key the stack itself depends on (its alert and health topics' keys): an event on
+    # one of them is critical and is remediated whatever the mode and scope say.
+    guard_key_arns: tuple[str, ...] = ()
+    # The second alert path (alarms' topic), independent of the alert topic's key.
+    health_topic_arn: str | None = Field(default=None, pattern=SNS_TOPIC_ARN)
+    # An approval's "until=" may be at most this many days after the approval was tagged.
+    approval_max_days: int = Field(default=30, ge=1, le=90)
 
-    @field_validator("idempotency_table_name", "function_role_arn", mode="before")
+    @field_validator("idempotency_table_name", "function_role_arn", "health_topic_arn", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("guard_key_arns", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """``"arn1,arn2"`` (as the template joins them) → ``("arn1", "arn2")``; blanks dropped."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list | tuple):
+            return tuple(dict.fromkeys(str(part) for part in value if part))
+        return value
+
+    @field_validator("guard_key_arns")
+    @classmethod
+    def _key_arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [arn for arn in value if not KMS_KEY_ARN.match(arn)]
+        if bad:
+            raise ValueError(f"not a KMS key ARN: {bad[0][:120]!r}")
+        return value
+
+    def is_guard_key(self, key_arn: str | None) -> bool:
+        """Whether ``key_arn`` (a resolved key ARN) is one of the stack's own keys."""
+        return key_arn is not None and key_arn in self.guard_key_arns
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -15,6 +15,15 @@ CIS_PATTERN = (
     "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }"
 )
 TOPIC = {"Ref": "AlertTopic"}
+HEALTH = {"Ref": "HealthTopic"}
+# Every alarm notifies the health path: the health topic, and the external topic when one is given.
+ALARM_ACTIONS = [
+    HEALTH,
+    {"Fn::If": ["HasExternalAlarmTopic", {"Ref": "ExternalAlarmTopicArn"}, {"Ref": "AWS::NoValue"}]},
+]
+EXTERNAL_TOPIC = "arn:aws:sns:us-east-1:999988887777:security-alarms"
+# Alarms on something that must keep happening: no data is the failure itself.
+BREACHING_WHEN_SILENT = {"Heartbeat", "Invocations"}
 
 
 def test_cis_filter_pattern_is_the_benchmark_text(resources: dict[str, Any]) -> None:
@@ -53,7 +62,7 @@ def test_cis_alarm_watches_that_metric_and_notifies_the_topic(resources: dict[st
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         "EvaluationPeriods": 1,
         "TreatMissingData": "notBreaching",
-        "AlarmActions": [TOPIC],
+        "AlarmActions": ALARM_ACTIONS,
     }
 
 
@@ -66,13 +75,75 @@ def test_cis_resources_exist_only_with_a_cloudtrail_log_group(
     assert resolver.resource_exists(CIS_ALARM) is created
 
 
-def test_every_alarm_notifies_the_alert_topic(resources: dict[str, Any]) -> None:
+def test_every_alarm_notifies_the_health_path_never_the_alert_topic(resources: dict[str, Any]) -> None:
+    # No single key, topic or rule silences both the responder's alerts and these alarms.
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
     assert alarms
     for name, alarm in alarms.items():
         props = alarm["Properties"]
-        assert props["AlarmActions"] == [TOPIC], name
-        assert props["TreatMissingData"] == "notBreaching", name
+        assert props["AlarmActions"] == ALARM_ACTIONS, name
+        silent = "breaching" if props["MetricName"] in BREACHING_WHEN_SILENT else "notBreaching"
+        assert props["TreatMissingData"] == silent, name
+
+
+@pytest.mark.parametrize(
+    ("external", "actions"), [("", ["<HealthTopic>"]), (EXTERNAL_TOPIC, ["<HealthTopic>", EXTERNAL_TOPIC])]
+)
+def test_an_external_alarm_topic_is_notified_only_when_given(
+    template: dict[str, Any], external: str, actions: list[str]
+) -> None:
+    resolver = Resolver(template, {"ExternalAlarmTopicArn": external, "CloudTrailLogGroupName": "trail"})
+    for name, alarm in of_type(template["Resources"], "AWS::CloudWatch::Alarm").items():
+        resolved = [
+            a if isinstance(a, str) else f"<{a['Ref']}>"
+            for a in resolver.resolve(alarm["Properties"]["AlarmActions"])
+        ]
+        assert resolved == actions, name
+
+
+def test_every_alarm_is_named_under_the_stack_prefix(template: dict[str, Any]) -> None:
+    # The tamper rule recognises the stack's alarms by this prefix (a stack name has no "/").
+    resolver = Resolver(template, {"AWS::StackName": "keyguard-prod"})
+    names = [
+        resolver.resolve(alarm["Properties"]["AlarmName"])
+        for alarm in of_type(template["Resources"], "AWS::CloudWatch::Alarm").values()
+    ]
+    assert all(name.startswith("kms-keyguard/keyguard-prod/") for name in names), names
+    assert len(set(names)) == len(names)
+
+
+def test_the_responder_is_watched_for_throttling_late_events_and_lost_failures(
+    resources: dict[str, Any],
+) -> None:
+    for metric, statistic, threshold in (
+        ("Throttles", "Sum", 0),
+        ("AsyncEventAge", "Maximum", 300_000),  # milliseconds: events older than 5 minutes
+        ("DestinationDeliveryFailures", "Sum", 0),
+    ):
+        (props,) = _alarms_on(resources, "AWS/Lambda", metric).values()
+        assert _dimension(props) == {"Ref": "KeyEventsFunction"}, metric
+        assert (props["Statistic"], props["Threshold"], props["ComparisonOperator"]) == (
+            statistic,
+            threshold,
+            "GreaterThanThreshold",
+        ), metric
+
+
+@pytest.mark.parametrize("minutes", ["5", "15", "30"])
+def test_reconciliation_that_stops_running_alarms(template: dict[str, Any], minutes: str) -> None:
+    (props,) = _alarms_on(template["Resources"], "AWS/Lambda", "Invocations").values()
+    resolved = Resolver(template, {"ReconcileMinutes": minutes}).resolve(props)
+    assert resolved["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ReconcileFunction"}}]
+    assert (resolved["Period"], resolved["EvaluationPeriods"], resolved["DatapointsToAlarm"]) == (
+        int(minutes) * 60,
+        2,
+        2,
+    )
+    assert (resolved["ComparisonOperator"], resolved["Threshold"], resolved["TreatMissingData"]) == (
+        "LessThanThreshold",
+        1,
+        "breaching",
+    )
 
 
 def _alarms_on(resources: dict[str, Any], namespace: str, metric: str) -> dict[str, dict[str, Any]]:
@@ -123,10 +194,18 @@ def test_async_failures_go_to_the_failure_queue_after_two_retries(resources: dic
 
 
 def test_every_rule_target_retries_and_dead_letters(resources: dict[str, Any]) -> None:
-    for name, rule in of_type(resources, "AWS::Events::Rule").items():
-        for target in rule["Properties"]["Targets"]:
-            assert set(target["RetryPolicy"]) == {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}, name
-            assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RuleDeadLetterQueue", "Arn"]}}, name
+    targets = [
+        (name, target)
+        for name, rule in of_type(resources, "AWS::Events::Rule").items()
+        for target in rule["Properties"]["Targets"]
+    ]
+    targets += [
+        (name, s["Properties"]["Target"])
+        for name, s in of_type(resources, "AWS::Scheduler::Schedule").items()
+    ]
+    for name, target in targets:
+        assert set(target["RetryPolicy"]) == {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}, name
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RuleDeadLetterQueue", "Arn"]}}, name
 
 
 def test_queues_are_encrypted(resources: dict[str, Any]) -> None:
@@ -147,37 +226,62 @@ def test_dead_letter_queue_accepts_only_this_stacks_rules(resources: dict[str, A
     )
 
 
-def test_alert_topic_is_encrypted_with_a_key_alarms_can_use(resources: dict[str, Any]) -> None:
-    assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertKey"}
-    key = resources["AlertKey"]["Properties"]
+def test_the_health_topic_is_encrypted_with_a_key_alarms_can_use(resources: dict[str, Any]) -> None:
+    assert resources["HealthTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "HealthKey"}
+    key = resources["HealthKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     statements = key["KeyPolicy"]["Statement"]
     cloudwatch = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
-    assert cloudwatch, "CloudWatch alarms must be able to use the topic's key"
+    assert cloudwatch, "CloudWatch alarms must be able to use the health topic's key"
     assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(cloudwatch[0]["Action"])
 
 
-def test_only_this_stacks_roles_and_this_accounts_alarms_may_publish(resources: dict[str, Any]) -> None:
-    statements = resources["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+def _publishers(resources: dict[str, Any], policy: str) -> tuple[list[str], list[dict[str, Any]]]:
+    statements = resources[policy]["Properties"]["PolicyDocument"]["Statement"]
     allows = [s for s in statements if s["Effect"] == "Allow"]
-    principals = [s["Principal"] for s in allows]
-    roles = sorted(arn["Fn::GetAtt"][0] for p in principals if "AWS" in p for arn in p["AWS"])
-    assert roles == sorted(of_type(resources, "AWS::IAM::Role"))
-    (alarms,) = [s for s in allows if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
-    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     assert {s["Action"] for s in allows} == {"sns:Publish"}
+    roles = sorted(
+        arn["Fn::GetAtt"][0] for s in allows if "AWS" in s["Principal"] for arn in s["Principal"]["AWS"]
+    )
+    services = [s for s in allows if "Service" in s["Principal"]]
+    return roles, services
+
+
+def test_only_this_stacks_functions_publish_alerts(resources: dict[str, Any]) -> None:
+    roles, services = _publishers(resources, "AlertTopicPolicy")
+    assert roles == ["KeyEventsRole", "ReconcileRole", "ReminderRole"]
+    assert services == []  # alarms go to the health path
+
+
+def test_only_this_accounts_alarms_and_the_responder_publish_health(resources: dict[str, Any]) -> None:
+    roles, services = _publishers(resources, "HealthTopicPolicy")
+    assert roles == ["KeyEventsRole"]
+    (alarms,) = services
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@pytest.mark.parametrize("policy", ["AlertTopicPolicy", "HealthTopicPolicy"])
+def test_topics_refuse_publishing_without_tls(resources: dict[str, Any], policy: str) -> None:
+    statements = resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 @pytest.mark.parametrize(("email", "subscribed"), [("", False), ("secops@example.com", True)])
 def test_email_subscription_only_when_an_address_is_given(
     template: dict[str, Any], email: str, subscribed: bool
 ) -> None:
-    assert Resolver(template, {"AlertEmail": email}).resource_exists("AlertEmailSubscription") is subscribed
+    resolver = Resolver(template, {"AlertEmail": email})
+    assert resolver.resource_exists("AlertEmailSubscription") is subscribed
+    assert resolver.resource_exists("HealthEmailSubscription") is subscribed
+    assert template["Resources"]["HealthEmailSubscription"]["Properties"]["TopicArn"] == HEALTH
 
 
 def test_outputs_name_the_operational_handles(template: dict[str, Any]) -> None:
     values = {name: output["Value"] for name, output in template["Outputs"].items()}
     assert values["AlertTopicArn"] == TOPIC
+    assert values["HealthTopicArn"] == HEALTH
     assert values["KeyEventsFunctionName"] == {"Ref": "KeyEventsFunction"}
     assert values["FailureQueueUrl"] == {"Ref": "FailureQueue"}
     assert values["RuleDeadLetterQueueUrl"] == {"Ref": "RuleDeadLetterQueue"}

@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 
 from shared.config import ENV_FIELDS, RemediationMode, RemediationScope, Settings
-from tests.support.cfn_yaml import of_type
+from tests.support.cfn_yaml import Resolver, of_type
 
 RESPONDER = "KeyEventsFunction"
 TOPIC_ARN = "arn:aws:sns:us-east-1:111122223333:kms-keyguard-AlertTopic-ABC"
 REMINDER = "ReminderFunction"
+RECONCILE = "ReconcileFunction"
+FUNCTIONS = (RESPONDER, REMINDER, RECONCILE)
 
 # Read by Powertools or by the reminder handler rather than by Settings.
 READ_OUTSIDE_SETTINGS = {
@@ -33,6 +35,9 @@ DEPLOYMENT_MUST_SET = {
     "INTERVENTION_TAG_KEY": "must agree with the aws:TagKeys condition on kms:TagResource",
     "DISCOVERY_MAX_SECONDS": "must fit the function timeout (parameter)",
     "USAGE_LOOKBACK_DAYS": "the operator chooses it (parameter)",
+    "GUARD_KEY_ARNS": "without it, an attack on the guard's own keys is an ordinary key event",
+    "HEALTH_TOPIC_ARN": "without it, the responder has no second alert path",
+    "APPROVAL_MAX_DAYS": "the operator chooses it (parameter)",
 }
 
 # Environment variable -> the template parameter it carries.
@@ -46,6 +51,7 @@ FROM_PARAMETER = {
     "USAGE_LOOKBACK_DAYS": "UsageLookbackDays",
     "LOG_LEVEL": "LogLevel",
     "REMINDER_DAYS": "ReminderDays",
+    "APPROVAL_MAX_DAYS": "ApprovalMaxDays",
 }
 
 
@@ -70,7 +76,7 @@ def test_settings_whose_default_does_not_suit_a_deployment_are_set(
     assert name in environment(template, RESPONDER), DEPLOYMENT_MUST_SET[name]
 
 
-@pytest.mark.parametrize("function", [RESPONDER, REMINDER])
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_variable_the_template_sets_is_read_by_the_code(
     template: dict[str, Any], function: str
 ) -> None:
@@ -84,6 +90,26 @@ def test_the_alert_topic_and_loop_guard_point_at_this_stack(template: dict[str, 
     assert env["IDEMPOTENCY_TABLE_NAME"] == {"Ref": "IdempotencyTable"}
     role = template["Resources"][RESPONDER]["Properties"]["Role"]
     assert env["FUNCTION_ROLE_ARN"] == role == {"Fn::GetAtt": ["KeyEventsRole", "Arn"]}
+    assert env["HEALTH_TOPIC_ARN"] == {"Ref": "HealthTopic"}
+
+
+@pytest.mark.parametrize("function", [RESPONDER, RECONCILE])
+def test_guard_key_arns_parse_as_settings_read_them(template: dict[str, Any], function: str) -> None:
+    # Given the deployed value of GUARD_KEY_ARNS (the keys' ARNs joined with commas)
+    key_arns = {
+        "AlertKey": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "HealthKey": "arn:aws:kms:us-east-1:111122223333:key/5678abcd-12ab-34cd-56ef-1234567890ab",
+    }
+    separator, parts = environment(template, function)["GUARD_KEY_ARNS"]["Fn::Join"]
+    value = separator.join(key_arns[part["Fn::GetAtt"][0]] for part in parts)
+
+    # Then Settings reads every key
+    settings = Settings.from_env({"ALERT_TOPIC_ARN": TOPIC_ARN, "GUARD_KEY_ARNS": value})
+    assert set(settings.guard_key_arns) == set(key_arns.values())
+
+
+def test_the_reconciliation_pass_reads_the_journal(template: dict[str, Any]) -> None:
+    assert environment(template, RECONCILE)["IDEMPOTENCY_TABLE_NAME"] == {"Ref": "IdempotencyTable"}
 
 
 @pytest.mark.parametrize(
@@ -112,6 +138,7 @@ def test_parameter_choices_are_the_settings_enums(template: dict[str, Any]) -> N
         ("AllowDeletionTagKey", "allow_deletion_tag_key"),
         ("DiscoveryMaxSeconds", "discovery_max_seconds"),
         ("UsageLookbackDays", "usage_lookback_days"),
+        ("ApprovalMaxDays", "approval_max_days"),
     ],
 )
 def test_parameter_defaults_match_the_code_defaults(
@@ -139,6 +166,7 @@ def test_every_parameter_value_is_accepted_by_settings(template: dict[str, Any])
                     "REENABLE_DISABLED_KEYS": reenable,
                     "DISCOVERY_MAX_SECONDS": str(parameters["DiscoveryMaxSeconds"]["MaxValue"]),
                     "USAGE_LOOKBACK_DAYS": str(parameters["UsageLookbackDays"]["MaxValue"]),
+                    "APPROVAL_MAX_DAYS": str(parameters["ApprovalMaxDays"]["MaxValue"]),
                 }
                 # Then Settings accepts them (a rejected value would fail every invocation)
                 Settings.from_env(env)
@@ -163,7 +191,7 @@ def test_functions_share_the_runtime_settings(template: dict[str, Any]) -> None:
     assert function_globals["Architectures"] == ["arm64"]
     assert function_globals["Tracing"] == "Active"
     assert function_globals["CodeUri"] == "src/"
-    assert set(of_type(template["Resources"], "AWS::Serverless::Function")) == {RESPONDER, REMINDER}
+    assert set(of_type(template["Resources"], "AWS::Serverless::Function")) == set(FUNCTIONS)
     handlers = {
         name: body["Properties"]["Handler"]
         for name, body in of_type(template["Resources"], "AWS::Serverless::Function").items()
@@ -171,4 +199,22 @@ def test_functions_share_the_runtime_settings(template: dict[str, Any]) -> None:
     assert handlers == {
         RESPONDER: "handlers/key_events.lambda_handler",
         REMINDER: "handlers/reminders.lambda_handler",
+        RECONCILE: "handlers/reconcile.lambda_handler",
     }
+
+
+@pytest.mark.parametrize(("reserved", "expected"), [("20", "20"), ("1", "1"), ("0", None)])
+def test_the_responder_has_reserved_concurrency_unless_the_account_cannot_spare_it(
+    template: dict[str, Any], reserved: str, expected: str | None
+) -> None:
+    props = Resolver(template, {"ReservedConcurrency": reserved}).resolve(
+        template["Resources"][RESPONDER]["Properties"]
+    )
+    assert props.get("ReservedConcurrentExecutions") == expected
+    assert template["Parameters"]["ReservedConcurrency"]["Default"] == 20
+
+
+def test_the_idempotency_table_cannot_be_deleted_by_accident(template: dict[str, Any]) -> None:
+    table = template["Resources"]["IdempotencyTable"]
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")

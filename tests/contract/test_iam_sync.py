@@ -110,3 +110,18 @@ def test_a_template_without_the_statement_is_an_error() -> None:
 
 def test_the_real_template_has_exactly_one_such_statement() -> None:
     assert TEMPLATE_PATH.read_text(encoding="utf-8").count("Sid: DependencyDiscovery") == 1
+
+
+def test_an_action_the_role_grants_in_another_statement_is_left_out() -> None:
+    # Given a role that already grants s3:ListAllMyBuckets (statement "Before") and sns:Publish
+    assert iam_sync.granted_elsewhere(SAMPLE) == {"s3:ListAllMyBuckets", "sns:Publish"}
+
+    # Then the generated statement does not repeat them, whatever the registry needs
+    updated = iam_sync.render(
+        SAMPLE, {"s3:ListAllMyBuckets", "ec2:DescribeVolumes"} - iam_sync.granted_elsewhere(SAMPLE)
+    )
+    assert iam_sync.current_actions(updated) == ["ec2:DescribeVolumes"]
+
+
+def test_a_template_without_the_statement_grants_nothing_elsewhere() -> None:
+    assert iam_sync.granted_elsewhere("Resources: {}\n") == set()

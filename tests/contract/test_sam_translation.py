@@ -34,18 +34,24 @@ def cfn(template: dict[str, Any]) -> dict[str, Any]:
         return transform(packaged(template), {}, NoManagedPolicies())  # type: ignore[arg-type]
 
 
-def test_the_transform_produces_both_functions_with_their_roles(cfn: dict[str, Any]) -> None:
+def test_the_transform_produces_the_functions_with_their_roles(cfn: dict[str, Any]) -> None:
     functions = of_type(cfn["Resources"], "AWS::Lambda::Function")
-    assert set(functions) == {"KeyEventsFunction", "ReminderFunction"}
+    assert set(functions) == {"KeyEventsFunction", "ReminderFunction", "ReconcileFunction"}
     responder = functions["KeyEventsFunction"]["Properties"]
     assert responder["Role"] == {"Fn::GetAtt": ["KeyEventsRole", "Arn"]}
     assert responder["Runtime"] == "python3.13"
     assert responder["Architectures"] == ["arm64"]
     assert responder["TracingConfig"] == {"Mode": "Active"}
     assert responder["LoggingConfig"] == {"LogGroup": {"Ref": "KeyEventsLogGroup"}}
-    assert set(of_type(cfn["Resources"], "AWS::IAM::Role")) == {"KeyEventsRole", "ReminderRole"}, (
-        "SAM created a role of its own"
-    )
+    assert responder["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert set(of_type(cfn["Resources"], "AWS::IAM::Role")) == {
+        "KeyEventsRole",
+        "ReminderRole",
+        "ReconcileRole",
+        "HeartbeatRole",
+    }, "SAM created a role of its own"
 
 
 def test_globals_reach_the_function_environment(cfn: dict[str, Any]) -> None:
@@ -68,7 +74,11 @@ def test_every_rule_targets_a_function_that_lets_it_invoke(cfn: dict[str, Any]) 
         "LifecycleRule",
         "KeyDeletedRule",
         "TripwireRule",
+        "TamperTrailRule",
+        "TamperComputeRule",
+        "TamperAlertingRule",
         "ReminderSchedule",
+        "ReconcileSchedule",
     }
     for name, rule in rules.items():
         (target,) = rule["Properties"]["Targets"]

@@ -118,13 +118,24 @@ class Resolver:
 
     ``Ref`` to a resource and ``Fn::GetAtt`` are kept as they are (they are only known at deploy
     time); inside ``Fn::Sub`` they become ``<Resource>`` / ``<Resource.Attribute>`` placeholders.
+    Given ``physical`` (logical id -> {"Ref": value, "<Attribute>": value}), they resolve to those
+    values instead, as CloudFormation would once the resources exist.
     """
 
-    def __init__(self, template: Mapping[str, Any], overrides: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        overrides: Mapping[str, str] | None = None,
+        physical: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.template = template
         params = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
-        params.update(overrides or {})
+        params.update({k: v for k, v in (overrides or {}).items() if not k.startswith("AWS::")})
         self.parameters: dict[str, Any] = {k: v if v is None else str(v) for k, v in params.items()}
+        # Pseudo parameters (AWS::StackName, ...) may be overridden like parameters.
+        pseudo = {k: v for k, v in (overrides or {}).items() if k.startswith("AWS::")}
+        self.pseudo = {**PSEUDO_PARAMETERS, **pseudo}
+        self.physical = physical or {}
         self._conditions: dict[str, bool] = {}
 
     def condition(self, name: str) -> bool:
@@ -139,11 +150,18 @@ class Resolver:
     def _ref(self, name: str) -> Any:
         if name == "AWS::NoValue":
             return NO_VALUE
-        if name in PSEUDO_PARAMETERS:
-            return PSEUDO_PARAMETERS[name]
+        if name in self.pseudo:
+            return self.pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        if "Ref" in self.physical.get(name, {}):
+            return self.physical[name]["Ref"]
         return {"Ref": name}
+
+    def _get_att(self, value: Any) -> Any:
+        resource, attribute = value if isinstance(value, list) else str(value).split(".", 1)
+        known = self.physical.get(resource, {})
+        return known.get(attribute, {"Fn::GetAtt": [resource, attribute]})
 
     def _sub(self, value: Any) -> str:
         text, variables = (value, {}) if isinstance(value, str) else (value[0], value[1])
@@ -152,6 +170,9 @@ class Resolver:
             name = match.group(1)
             if name in variables:
                 return str(self.resolve(variables[name]))
+            if "." in name:
+                attribute = self._get_att(name)
+                return f"<{name}>" if isinstance(attribute, dict) else str(attribute)
             resolved = self._ref(name)
             return f"<{name}>" if isinstance(resolved, dict) else str(resolved)
 
@@ -186,5 +207,10 @@ class Resolver:
             if key == "Fn::Join":
                 separator, parts = value
                 return separator.join(str(p) for p in self.resolve(parts))
+            if key == "Fn::GetAtt":
+                return self._get_att(value)
+            if key == "Fn::FindInMap":
+                mapping, top, second = (self.resolve(v) for v in value)
+                return self.template["Mappings"][mapping][str(top)][str(second)]
         resolved = {k: self.resolve(v) for k, v in node.items()}
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}

@@ -78,3 +78,70 @@ def test_client_retry_policy_follows_the_standard_sdk_variables() -> None:
         "mode": "adaptive",
         "max_attempts": 5,
     }
+
+
+ALERT_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+HEALTH_KEY = "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+HEALTH_TOPIC = "arn:aws:sns:us-east-1:123456789012:kms-keyguard-HealthTopic-XYZ"
+
+
+def test_guard_settings_default_to_none_guarded_and_thirty_day_approvals() -> None:
+    settings = Settings.from_env({"ALERT_TOPIC_ARN": TOPIC})
+    assert settings.guard_key_arns == ()
+    assert settings.health_topic_arn is None
+    assert settings.approval_max_days == 30
+    assert not settings.is_guard_key(ALERT_KEY)
+
+
+def test_guard_keys_are_read_as_the_template_joins_them() -> None:
+    # Given the comma-separated list the template builds with Fn::Join (spaces and repeats tolerated)
+    settings = Settings.from_env(
+        {"ALERT_TOPIC_ARN": TOPIC, "GUARD_KEY_ARNS": f"{ALERT_KEY}, {HEALTH_KEY},,{ALERT_KEY}"}
+    )
+
+    # Then each key is known once, in order, and recognised by its ARN
+    assert settings.guard_key_arns == (ALERT_KEY, HEALTH_KEY)
+    assert settings.is_guard_key(HEALTH_KEY)
+    assert not settings.is_guard_key(ALERT_KEY.replace("1234abcd", "0000abcd"))
+    assert not settings.is_guard_key(None)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "alias/kms-keyguard-alerts",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:123456789012:alias/kms-keyguard-alerts",
+        "arn:aws:sns:us-east-1:123456789012:kms-keyguard",
+    ],
+)
+def test_a_guard_key_that_is_not_a_key_arn_is_rejected(value: str) -> None:
+    # An alias or a bare id cannot be compared with the key ARN an event resolves to.
+    with pytest.raises(ConfigurationError, match="GUARD_KEY_ARNS"):
+        Settings.from_env({"ALERT_TOPIC_ARN": TOPIC, "GUARD_KEY_ARNS": f"{ALERT_KEY},{value}"})
+
+
+def test_health_topic_and_approval_limit_are_read() -> None:
+    settings = Settings.from_env(
+        {"ALERT_TOPIC_ARN": TOPIC, "HEALTH_TOPIC_ARN": HEALTH_TOPIC, "APPROVAL_MAX_DAYS": "7"}
+    )
+    assert settings.health_topic_arn == HEALTH_TOPIC
+    assert settings.approval_max_days == 7
+
+
+def test_an_empty_health_topic_means_none() -> None:
+    assert Settings.from_env({"ALERT_TOPIC_ARN": TOPIC, "HEALTH_TOPIC_ARN": ""}).health_topic_arn is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HEALTH_TOPIC_ARN", "kms-keyguard-health"),
+        ("APPROVAL_MAX_DAYS", "0"),
+        ("APPROVAL_MAX_DAYS", "91"),
+        ("APPROVAL_MAX_DAYS", "thirty"),
+    ],
+)
+def test_bad_guard_settings_name_their_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({"ALERT_TOPIC_ARN": TOPIC, name: value})
