@@ -45,8 +45,8 @@ def render() -> str:
     for finder in finders:
         lines += _finder_rows(finder)
     lines += ["", "Evidence of use, reported next to the resources:", ""]
-    for finder in EVIDENCE:
-        lines.append(f"- `{finder.name}`: {', '.join(f'`{a}`' for a in finder.actions)}")
+    for evidence in EVIDENCE:
+        lines.append(f"- `{evidence.name}`: {', '.join(f'`{a}`' for a in evidence.actions)}")
     return "\n".join(lines) + "\n"
 
 

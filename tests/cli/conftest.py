@@ -140,7 +140,7 @@ def seed_alarm(account: Account, metric: str, actions: list[str]) -> None:
 
 
 def seed_compliant(account: Account) -> None:
-    from keyguard_cli.world import build_world
+    from keyguard_cli.demo.world import build_world
 
     previous = os.environ.get("AWS_ENDPOINT_URL")
     saved = {name: os.environ.get(name) for name in CREDENTIALS}

@@ -10,11 +10,11 @@ import boto3
 import jsonschema
 import pytest
 from botocore.stub import Stubber
+from keyguard_cli.emulation import emulated_apis
 from moto import mock_aws
 
 from handlers.key_events import lambda_handler
-from keyguard_cli.emulation import emulated_apis
-from keyguard_cli.world import World, build_world, perform
+from keyguard_cli.demo.world import World, build_world, perform
 from shared.config import Settings
 from shared.errors import AlertDeliveryError
 from shared.responder import Responder

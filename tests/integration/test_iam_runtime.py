@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from keyguard_cli.world import World, build_world, perform
+from keyguard_cli.demo.world import World, build_world, perform
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.responder import Responder
