@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.botocore_models import one_loader_for_every_session
 from tests.support.lambda_context import FakeLambdaContext
 
 FAKE_ENV = {
@@ -20,6 +21,12 @@ FAKE_ENV = {
     "POWERTOOLS_SERVICE_NAME": "kms-keyguard",
     "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # seconds per test otherwise; no test needs AMIs
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _botocore_models_parsed_once() -> Iterator[None]:
+    with one_loader_for_every_session():
+        yield
 
 
 @pytest.fixture(autouse=True)

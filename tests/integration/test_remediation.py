@@ -415,22 +415,6 @@ def test_without_a_table_every_delivery_is_processed(world: World, lambda_contex
     assert second["remediation"]["outcome"] == "cancelled (on an earlier delivery of this event)"
 
 
-# ----- the demo -----------------------------------------------------------------------------------
-def test_the_enforce_demo_shows_a_cancelled_deletion(monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
-
-    from keyguard_cli.demo.run import run_demo
-
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    envelopes = run_demo("schedule_key_deletion", "enforce")
-
-    (envelope,) = envelopes
-    doc = json.loads(envelope["Message"])
-    assert doc["remediation"]["mode"] == "enforce"
-    assert doc["remediation"]["outcome"].startswith("cancelled")
-    assert doc["key"]["state"] == "Disabled"
-
-
 def test_naive_clock_free_timestamps() -> None:
     # The tag value and evidence are rendered in UTC with a Z suffix (no local time leaks in).
     assert (datetime(2026, 11, 29, tzinfo=UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ") == (
