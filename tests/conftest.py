@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.botocore_models import one_loader_for_every_session
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.moto_keys import one_key_pair_for_symmetric_keys
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -24,8 +25,9 @@ FAKE_ENV = {
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _botocore_models_parsed_once() -> Iterator[None]:
-    with one_loader_for_every_session():
+def _cheaper_emulation() -> Iterator[None]:
+    """Costs the tests would pay hundreds of times over for nothing they observe (see each helper)."""
+    with one_loader_for_every_session(), one_key_pair_for_symmetric_keys():
         yield
 
 
