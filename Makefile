@@ -11,13 +11,21 @@ SAM_PYTHON ?= $(shell pyenv root 2>/dev/null)/versions/3.13.0/bin
 export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
-export PYTHONPATH := $(CURDIR)/src
+export PYTHONPATH := $(CURDIR)/src:$(CURDIR)/cli
+# src/ is what the functions ship (template.yaml CodeUri); cli/ the command line and the demo.
+CODE := src cli tests bench scripts
+PYTEST := $(PY) -m pytest -n 2 -q
+UNIT_TESTS := tests/unit tests/contract
+INTEGRATION_TESTS := tests/integration tests/cli
 
-.PHONY: help venv tools demo test lint format typecheck validate cfn-lint build checkov unit schema docs bench clean
+.PHONY: help venv tools demo test lint format typecheck validate cfn-lint build package-check checkov \
+	unit integration pytest schema docs bench clean
 
 help:
 	@echo "make demo   - run the responder end to end against an embedded moto AWS"
-	@echo "make test   - every check: lint, types, template validation, sam build, checkov, pytest"
+	@echo "make test   - every check: lint, types, template validation, sam build, package check, checkov,"
+	@echo "              pytest (unit and integration)"
+	@echo "make unit / make integration - one half of the pytest stage"
 	@echo "make bench  - dependency-discovery benchmark (writes bench/results/discovery.json)"
 
 $(PY):
@@ -42,12 +50,12 @@ demo: venv
 	$(PY) -m keyguard_cli.demo $(ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check src tests bench scripts
-	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/ruff check $(CODE)
+	$(VENV)/bin/ruff format --check $(CODE)
 
 format: venv
-	$(VENV)/bin/ruff format src tests bench scripts
-	$(VENV)/bin/ruff check --fix src tests bench scripts
+	$(VENV)/bin/ruff format $(CODE)
+	$(VENV)/bin/ruff check --fix $(CODE)
 
 typecheck: venv
 	$(VENV)/bin/mypy
@@ -61,14 +69,25 @@ validate: $(SAM)
 build: $(SAM)
 	PATH="$(SAM_PYTHON):$$PATH" $(SAM) build --template template.yaml --build-dir .aws-sam/build
 
+# The built functions hold handlers/, shared/ and their requirements: no CLI, demo or test code.
+package-check: venv
+	$(PY) -m scripts.package_check .aws-sam/build
+
 checkov: $(CHECKOV)
 	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
 unit: venv
-	$(PY) -m pytest -n 2 -q
+	$(PYTEST) $(UNIT_TESTS)
+
+integration: venv
+	$(PYTEST) $(INTEGRATION_TESTS)
+
+# Every test (unit and integration in one run, one set of workers), and the stage's wall time.
+pytest: venv
+	@TIMEFORMAT='pytest stage: %1R s wall clock'; time $(PYTEST)
 
 schema: venv
-	$(PY) -m shared.schema_export
+	$(PY) -m scripts.schema_export
 
 docs: venv
 	$(PY) -m scripts.gen_docs
@@ -76,7 +95,7 @@ docs: venv
 bench: venv
 	$(PY) -m bench.discovery $(ARGS)
 
-test: lint typecheck cfn-lint validate build checkov unit
+test: lint typecheck cfn-lint validate build package-check checkov pytest
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

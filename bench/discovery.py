@@ -8,8 +8,8 @@ Discovery runs exactly as the Lambda runs it (``discover()``), and the figures g
 ``bench/results/discovery.json``. See docs/decisions.md for what they mean.
 
 Operations moto does not implement (CloudTrail LookupEvents, KMS GetKeyLastUsage and a few list
-calls) are answered by the same handler with an empty, well-formed answer, and counted and delayed
-like any other call.
+calls; the one list is ``keyguard_cli.demo.emulation.MOTO_LACKS``) are answered by the same handler
+with an empty, well-formed answer, and counted and delayed like any other call.
 """
 
 from __future__ import annotations
@@ -33,24 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keyguard_cli.demo.emulation import EMPTY_ANSWERS  # the APIs moto lacks, as an empty account answers
+
 RESULTS = Path(__file__).resolve().parent / "results" / "discovery.json"
 REGION = "us-east-1"
 FORMS = ("key-id", "key-arn", "alias-name", "alias-arn")
-
-# Operations moto 5.2.5 does not implement: the answer an empty account would give.
-EMPTY_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
-    ("cloudtrail", "LookupEvents"): {"Events": []},
-    ("kms", "GetKeyLastUsage"): {},
-    ("ec2", "GetEbsDefaultKmsKeyId"): {"KmsKeyId": "alias/aws/ebs"},
-    ("codeartifact", "ListDomains"): {"domains": []},
-    ("elasticache", "DescribeServerlessCaches"): {"ServerlessCaches": []},
-    ("emr", "ListSecurityConfigurations"): {"SecurityConfigurations": []},
-    ("keyspaces", "ListKeyspaces"): {"keyspaces": []},
-    ("redshift-serverless", "ListNamespaces"): {"namespaces": []},
-    ("xray", "GetEncryptionConfig"): {"EncryptionConfig": {"Type": "NONE", "Status": "ACTIVE"}},
-    ("backup", "ListRecoveryPointsByBackupVault"): {"RecoveryPoints": []},
-}
-
 
 # -- the emulated network -----------------------------------------------------------------------
 

@@ -53,8 +53,8 @@ def render_resource_types() -> str:
     for finder in finders:
         lines += _finder_rows(finder)
     lines += ["", "Evidence of use, reported next to the resources:", ""]
-    for reader in EVIDENCE:
-        lines.append(f"- `{reader.name}`: {', '.join(f'`{a}`' for a in reader.actions)}")
+    for evidence in EVIDENCE:
+        lines.append(f"- `{evidence.name}`: {', '.join(f'`{a}`' for a in evidence.actions)}")
     return "\n".join(lines) + "\n"
 
 

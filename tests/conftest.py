@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from keyguard_cli.demo import FakeLambdaContext
+from tests.support.botocore_models import one_loader_for_every_session
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.moto_keys import one_key_pair_for_symmetric_keys
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -22,6 +24,13 @@ FAKE_ENV = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheaper_emulation() -> Iterator[None]:
+    """Costs the tests would pay hundreds of times over for nothing they observe (see each helper)."""
+    with one_loader_for_every_session(), one_key_pair_for_symmetric_keys():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials, a fixed region, and fresh settings and handler state for every test."""
@@ -31,19 +40,17 @@ def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     for name, value in FAKE_ENV.items():
         monkeypatch.setenv(name, value)
+    from handlers import key_events, reminders
     from shared.config import get_settings
 
-    get_settings.cache_clear()
-    try:
-        from handlers import key_events
-
-        key_events._responder = None
-    except ImportError:  # the handler module is optional for pure unit tests
-        pass
+    caches = (get_settings, key_events.default_responder, reminders.default_reminders)
+    for cached in caches:
+        cached.cache_clear()
     yield
-    get_settings.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext(function_name="kms-keyguard-test")
+    return FakeLambdaContext()

@@ -6,6 +6,7 @@ CloudTrail event id when an idempotency table is configured), a small receipt.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,14 +16,11 @@ from shared.config import get_settings
 from shared.observability import logger, metrics, tracer
 from shared.responder import Responder
 
-_responder: Responder | None = None
 
-
-def _default_responder() -> Responder:
-    global _responder
-    if _responder is None:
-        _responder = Responder(get_settings())
-    return _responder
+@cache
+def default_responder() -> Responder:
+    """The responder a warm container keeps between invocations (``cache_clear()`` forgets it)."""
+    return Responder(get_settings())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
@@ -31,7 +29,7 @@ def _default_responder() -> Responder:
 def lambda_handler(
     event: dict[str, Any], context: LambdaContext, responder: Responder | None = None
 ) -> dict[str, Any]:
-    responder = responder or _default_responder()
+    responder = responder or default_responder()
     remaining = context.get_remaining_time_in_millis() / 1000 if context else None
 
     def work(payload: dict[str, Any]) -> dict[str, Any]:

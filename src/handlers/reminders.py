@@ -6,6 +6,7 @@ Wiring only: decorators, settings, one pass of ``shared.reminders.Reminders``, a
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,15 +16,12 @@ from shared.config import get_settings
 from shared.observability import logger, metrics, tracer
 from shared.reminders import Reminders, parse_reminder_days
 
-_reminders: Reminders | None = None
 
-
-def _default_reminders() -> Reminders:
-    global _reminders
-    if _reminders is None:
-        days = parse_reminder_days(os.environ.get("REMINDER_DAYS"))
-        _reminders = Reminders(get_settings(), ClientFactory(), days=days)
-    return _reminders
+@cache
+def default_reminders() -> Reminders:
+    """The reminder pass a warm container keeps between invocations (``cache_clear()`` forgets it)."""
+    days = parse_reminder_days(os.environ.get("REMINDER_DAYS"))
+    return Reminders(get_settings(), ClientFactory(), days=days)
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -32,5 +30,5 @@ def _default_reminders() -> Reminders:
 def lambda_handler(
     event: dict[str, Any], context: LambdaContext, reminders: Reminders | None = None
 ) -> dict[str, Any]:
-    reminders = reminders or _default_reminders()
+    reminders = reminders or default_reminders()
     return reminders.run()

@@ -23,6 +23,9 @@ from shared.document import DependencyItem
 from shared.observability import logger
 from shared.policy import Transition
 
+# Exact DynamoDB actions the journal calls on the table (conditional puts, consistent reads).
+ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:PutItem")
+
 DEPENDENCIES_TTL = timedelta(days=60)  # longer than the longest pending window (30 days)
 TRANSITIONS_TTL = timedelta(days=400)
 MAX_REMEMBERED_ITEMS = 200

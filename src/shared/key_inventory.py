@@ -23,6 +23,7 @@ ACTIONS: tuple[str, ...] = (
     "kms:ListAliases",
     "kms:ListResourceTags",
     "kms:GetKeyRotationStatus",
+    "kms:GetKeyPolicy",
 )
 
 _SECONDS_PER_DAY = 86_400

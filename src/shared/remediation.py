@@ -130,8 +130,6 @@ class CloudTrailHistory:
                     break
         except (ClientError, BotoCoreError) as exc:
             return found, f"CloudTrail unavailable: {error_code(exc)}"
-        except NotImplementedError:  # local emulators (moto) do not implement LookupEvents
-            return found, "CloudTrail unavailable: LookupEvents not implemented"
         return found, None
 
 

@@ -1,19 +1,28 @@
 """One moto server for the CLI tests, seeded with a compliant account; scenarios reset it.
 
-The CLI runs as a subprocess with ``AWS_ENDPOINT_URL`` pointing at the server, exactly as a user
-would point it at AWS. The compliant account ("A") has, in us-east-1: a multi-Region trail logging
-read and write management events into a log group, the CIS 4.7 metric filter with the exact CIS
-text, an alarm on its metric notifying a topic with a confirmed (SQS) subscription, the project's
-EventBridge rule with a target, and the demo world's keys and encrypted resources.
+The CLI talks to the server through ``AWS_ENDPOINT_URL``, exactly as a user would point it at AWS.
+It runs in the test process (``run_cli``: ``keyguard_cli.main.main`` with exactly the environment a
+subprocess would get, and its stdout, stderr and exit code captured); one smoke test per command
+runs it as a real subprocess (``run_cli_process``). The server runs in a process of its own, so
+that what it prints never mixes with the CLI's captured output.
+
+The compliant account ("A") has, in us-east-1: a multi-Region trail logging read and write
+management events into a log group, the CIS 4.7 metric filter with the exact CIS text, an alarm on
+its metric notifying a topic with a confirmed (SQS) subscription, the project's EventBridge rule
+with a target, and the demo world's keys and encrypted resources.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +33,9 @@ import requests
 
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
-from moto.server import ThreadedMotoServer
-
 from keyguard_cli.checkers import CIS_4_7_PATTERN
+from keyguard_cli.main import main
+from tests.support.process_state import restored_process_state
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
@@ -87,10 +96,31 @@ def cli_env(endpoint: str | None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, env: dict[str, str]) -> Result:
+    """``keyguard ARGS`` in this process, in exactly the environment ``env``."""
+    out, err = io.StringIO(), io.StringIO()
+    with restored_process_state():
+        os.environ.clear()
+        os.environ.update(env)
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(list(args))
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m keyguard_cli ARGS`` as a subprocess, as a user runs it."""
     return subprocess.run(  # noqa: S603 (our own interpreter and module)
         [sys.executable, "-m", "keyguard_cli", *args],
-        env=env,
+        env={**env, "PYTHONPATH": os.pathsep.join(str(ROOT / root) for root in ("src", "cli"))},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -140,7 +170,7 @@ def seed_alarm(account: Account, metric: str, actions: list[str]) -> None:
 
 
 def seed_compliant(account: Account) -> None:
-    from keyguard_cli.world import build_world
+    from keyguard_cli.demo.world import build_world
 
     previous = os.environ.get("AWS_ENDPOINT_URL")
     saved = {name: os.environ.get(name) for name in CREDENTIALS}
@@ -197,13 +227,34 @@ def reset(endpoint: str) -> None:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(  # noqa: S603 (our own interpreter and moto's server module)
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://{host}:{port}"
+        _wait_until_up(server, endpoint)
+        yield endpoint
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_until_up(server: subprocess.Popen[bytes], endpoint: str, attempts: int = 300) -> None:
+    for _ in range(attempts):
+        if server.poll() is not None:
+            raise RuntimeError(f"the moto server exited with code {server.returncode}")
+        try:
+            requests.get(f"{endpoint}/moto-api/", timeout=1).raise_for_status()
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"the moto server at {endpoint} did not answer")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 
-from tests.cli.conftest import OTHER_REGION, REGION, Account, cli_env, run_cli, schema
+from tests.cli.conftest import OTHER_REGION, REGION, Account, cli_env, run_cli, run_cli_process, schema
 
 
 def _checks(report: dict, region: str) -> dict[str, dict]:
@@ -40,7 +40,8 @@ def test_compliant_region_passes_every_check_and_names_the_checkers_that_accept_
 
 
 def test_human_report_shows_each_check_and_the_checker_table(compliant: Account) -> None:
-    result = run_cli("audit", env=cli_env(compliant.endpoint))
+    # Also the smoke test of the installed entry point: a real process, as a user runs it
+    result = run_cli_process("audit", env=cli_env(compliant.endpoint))
 
     assert result.returncode == 0, result.stderr
     for text in ("trail", "metric-filter", "notification", "eventbridge-rule", "PASS", "security-hub"):

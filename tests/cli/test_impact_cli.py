@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from tests.cli.conftest import Account, cli_env, run_cli, schema
+from tests.cli.conftest import Account, cli_env, run_cli, run_cli_process, schema
 
 
 def test_key_with_dependencies_exits_3_and_json_follows_the_schema(compliant: Account) -> None:
@@ -74,4 +74,13 @@ def test_bad_input_is_one_line_on_stderr_with_a_distinct_exit_code(
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_impact_runs_as_a_process(compliant: Account) -> None:
+    # The smoke test of the installed entry point, against the server: an unknown key is exit code 5.
+    result = run_cli_process("impact", "alias/does-not-exist", env=cli_env(compliant.endpoint))
+
+    assert result.returncode == 5, result.stderr
+    assert "key not found" in result.stderr
     assert result.stdout == ""

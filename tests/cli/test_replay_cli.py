@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.cli.conftest import ROOT, Account, cli_env, run_cli, schema
+from tests.cli.conftest import ROOT, Account, cli_env, run_cli, run_cli_process, schema
 
 
 def _record(key_arn: str) -> dict:
@@ -60,9 +60,18 @@ def test_unusable_files_are_one_line_errors(
     assert "Traceback" not in result.stderr
 
 
+def test_replay_runs_as_a_process() -> None:
+    # The smoke test of the installed entry point: a bad file is a one-line error and exit code 8.
+    result = run_cli_process("replay", "does-not-exist.json", env=cli_env(None))
+
+    assert result.returncode == 8
+    assert "cannot read" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_demo_replay_runs_the_sample_in_the_embedded_account() -> None:
     env = cli_env(None, DISCOVERY_MAX_SECONDS="8")
-    result = run_cli("replay", "--demo", "events/schedule_key_deletion.json", env=env, timeout=180)
+    result = run_cli("replay", "--demo", str(ROOT / "events" / "schedule_key_deletion.json"), env=env)
 
     assert result.returncode == 0, result.stderr
     assert "scheduled for deletion in 7 days" in result.stdout

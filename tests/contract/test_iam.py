@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from shared import alerting, journal, reminders
 from shared.config import Settings
+from shared.remediation import MUTATING_ACTIONS
 from tests.support import iam_sync
 from tests.support.cfn_yaml import TEMPLATE_PATH, Resolver, of_type
 
@@ -30,13 +32,7 @@ GUARD_KEYS = [{"Fn::GetAtt": ["AlertKey", "Arn"]}, {"Fn::GetAtt": ["HealthKey", 
 GUARD_STATEMENT = "ProtectGuardKeys"
 ACCOUNT_KEYS = "arn:aws:kms:*:111122223333:key/*"
 REGION_KEYS = "arn:aws:kms:us-east-1:111122223333:key/*"
-
-# The mutating actions: remediation's own list once it declares one, else the design's.
-try:
-    from shared.remediation import MUTATING_ACTIONS as _MUTATING
-except ImportError:
-    _MUTATING = ("kms:CancelKeyDeletion", "kms:EnableKey", "kms:TagResource")
-REMEDIATION = frozenset(_MUTATING)
+REMEDIATION = frozenset(MUTATING_ACTIONS)
 
 
 def _constant(module: ModuleType) -> set[str]:
@@ -47,40 +43,15 @@ def _registry(module: ModuleType) -> set[str]:
     return set(module.required_actions())
 
 
-# module -> (how it declares its actions, the actions the design expects from it). The expectation
-# stands in for a module that does not exist yet, so its grants are checked before it lands.
-SOURCES: dict[str, tuple[Callable[[ModuleType], set[str]], frozenset[str]]] = {
-    "shared.key_inventory": (
-        _constant,
-        frozenset(
-            {
-                "kms:DescribeKey",
-                "kms:ListAliases",
-                "kms:ListResourceTags",
-                "kms:GetKeyRotationStatus",
-                "kms:ListGrants",
-                "kms:GetKeyPolicy",
-                "kms:GetKeyLastUsage",
-                "cloudtrail:LookupEvents",
-            }
-        ),
-    ),
-    "shared.alerting": (_constant, frozenset({"sns:Publish"})),
-    "shared.dependencies": (_registry, frozenset()),
-    "shared.remediation": (_constant, REMEDIATION),
-    "shared.idempotency": (
-        _constant,
-        frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}),
-    ),
-}
-
-# Granted by design ahead of the code: enrichment steps the template provides for and no module
-# declares yet. Once a module declares one, its entry here is redundant and can go.
-AWAITING_CODE = {
-    "kms:ListGrants": "key inventory: grants on the key",
-    "kms:GetKeyPolicy": "key inventory: who may use the key",
-    "kms:GetKeyLastUsage": "key inventory: last cryptographic use",
-    "cloudtrail:LookupEvents": "key inventory: recent use within USAGE_LOOKBACK_DAYS",
+# Every module that calls AWS for the responder, and how it declares the actions it calls. A module
+# missing here, or missing from the code, fails: nothing is granted on the strength of a plan.
+SOURCES: dict[str, Callable[[ModuleType], set[str]]] = {
+    "shared.key_inventory": _constant,
+    "shared.alerting": _constant,
+    "shared.dependencies": _registry,
+    "shared.remediation": _constant,
+    "shared.idempotency": _constant,  # Powertools Idempotency on the table
+    "shared.journal": _constant,  # the journal's items in the same table
 }
 
 # Needed by the platform rather than called by the code, with the reason.
@@ -103,34 +74,13 @@ STAR_ALLOWED = {
     "cloudtrail:LookupEvents": "no resource-level permissions",
 }
 
-# The reminder's role: its own list (shared.reminders.REMINDER_ACTIONS: it reads keys, aliases and tags
-# itself, not rotation), publishing, and one marker per key and day in the table (a conditional put,
-# read back with get).
-REMINDER_OWN = {"kms:ListKeys", "kms:DescribeKey", "kms:ListAliases", "kms:ListResourceTags"}
-REMINDER_MARKERS = {"dynamodb:GetItem", "dynamodb:PutItem"}
-
-# The reconciliation pass (handlers/reconcile.py, written separately): it lists and describes every
-# key, reads tags, reads and writes its records in the journal and publishes missed-event alerts.
+# The reconciliation pass (handlers/reconcile.py): it lists and describes every key, reads tags,
+# reads and writes its records in the journal and publishes missed-event alerts.
 RECONCILE_OWN = {"kms:ListKeys", "kms:ListAliases", "kms:DescribeKey", "kms:ListResourceTags"}
-RECONCILE_JOURNAL = {"dynamodb:GetItem", "dynamodb:PutItem"}
-
-
-def _import(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
-
 
 def declared_actions() -> set[str]:
-    """What the code says it calls; the design's expectation for modules not written yet."""
-    actions: set[str] = set()
-    for name, (read, expected) in SOURCES.items():
-        module = _import(name)
-        actions |= expected if module is None else read(module)
-    return actions
+    """What the code says it calls."""
+    return {action for name, read in SOURCES.items() for action in read(importlib.import_module(name))}
 
 
 def _listify(value: Any) -> list[Any]:
@@ -181,8 +131,8 @@ def granted(template: dict[str, Any], role: str) -> set[str]:
 
 
 def test_responder_grants_exactly_what_the_code_declares(template: dict[str, Any]) -> None:
-    # Given what the code declares, what the design grants ahead of it, and what the platform needs
-    wanted = declared_actions() | set(AWAITING_CODE) | set(PLATFORM)
+    # Given what the code declares and what the platform needs
+    wanted = declared_actions() | set(PLATFORM)
 
     # Then the role grants exactly that
     have = granted(template, RESPONDER_ROLE)
@@ -192,11 +142,9 @@ def test_responder_grants_exactly_what_the_code_declares(template: dict[str, Any
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_each_module_is_granted_what_it_declares(template: dict[str, Any], source: str) -> None:
-    module = _import(source)
-    if module is None:
-        pytest.skip(f"{source} does not exist yet; its expected grants are checked by the union test")
-    read, _ = SOURCES[source]
-    assert read(module) <= granted(template, RESPONDER_ROLE)
+    declared = SOURCES[source](importlib.import_module(source))
+    assert declared, f"{source} declares no action"
+    assert declared <= granted(template, RESPONDER_ROLE)
 
 
 def test_dependency_discovery_statement_is_the_sorted_registry(template: dict[str, Any]) -> None:
@@ -364,10 +312,9 @@ def test_topic_keys_are_used_only_through_sns(template: dict[str, Any], role: st
 
 
 def test_reconcile_role_is_least_privilege(template: dict[str, Any]) -> None:
-    alerting = _import("shared.alerting")
-    publishing = SOURCES["shared.alerting"][1] if alerting is None else set(alerting.ACTIONS)
+    publishing = set(alerting.ACTIONS)
     platform = set(PLATFORM) - {"sqs:SendMessage"}  # a scheduled rule with its own retries and DLQ
-    assert granted(template, RECONCILE_ROLE) == RECONCILE_OWN | RECONCILE_JOURNAL | publishing | platform
+    assert granted(template, RECONCILE_ROLE) == RECONCILE_OWN | set(journal.ACTIONS) | publishing | platform
     by_sid = {s["Sid"]: s for s in statements(template, RECONCILE_ROLE)}
     assert by_sid["ReadKeys"]["Resource"] == [REGION_KEYS]
     assert by_sid["Journal"]["Resource"] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
@@ -379,15 +326,14 @@ def test_the_reconcile_handler_is_the_one_the_template_names(resources: dict[str
 
 
 def test_reminder_role_is_least_privilege(template: dict[str, Any]) -> None:
-    # Given what the reminder's code paths declare
-    lifecycle = _import("shared.reminders")
-    own = REMINDER_OWN if lifecycle is None else set(lifecycle.REMINDER_ACTIONS)
-    alerting = _import("shared.alerting")
-    reused = SOURCES["shared.alerting"][1] if alerting is None else set(alerting.ACTIONS)
+    # Given what the reminder's code paths declare: its own reads (keys, aliases and tags, not
+    # rotation), publishing, and the journal's one marker per key and day in the table
+    own = set(reminders.REMINDER_ACTIONS)
+    reused = set(alerting.ACTIONS) | set(journal.ACTIONS)
     platform = set(PLATFORM) - {"sqs:SendMessage"}  # no on-failure destination: the schedule retries
 
     # Then the role grants exactly that
-    assert granted(template, REMINDER_ROLE) == own | reused | REMINDER_MARKERS | platform
+    assert granted(template, REMINDER_ROLE) == own | reused | platform
 
 
 def test_roles_trust_only_their_service_in_this_account(resources: dict[str, Any]) -> None:

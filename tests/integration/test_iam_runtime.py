@@ -15,11 +15,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from keyguard_cli.world import World, build_world, perform
+from keyguard_cli.demo.world import World, build_world, perform
 from shared.aws import ClientFactory
 from shared.config import Settings
+from shared.dependencies import discover
+from shared.document import DependenciesSection
+from shared.keyref import KeyIdentity
 from shared.responder import Responder
-from tests.support.aws_calls import CallRecorder
+from tests.support.aws_calls import CallRecorder, answer
 from tests.support.cfn_yaml import load
 
 pytestmark = pytest.mark.integration
@@ -58,6 +61,24 @@ def granted_to(role: str) -> set[str]:
     return set(_actions(policies))
 
 
+class DiscoverOnce:
+    """Real discovery on the first call, its answer afterwards.
+
+    Which calls discovery makes does not depend on the event (every finder runs for every key), so
+    they are recorded on the first scenario; the scenarios after it exercise the rest of the path.
+    """
+
+    def __init__(self) -> None:
+        self.answer: DependenciesSection | None = None
+
+    def __call__(
+        self, identity: KeyIdentity, clients: ClientFactory, *, deadline: float, max_workers: int = 16
+    ) -> DependenciesSection:
+        if self.answer is None:
+            self.answer = discover(identity, clients, deadline=deadline, max_workers=max_workers)
+        return self.answer
+
+
 @pytest.fixture
 def world() -> Iterator[World]:
     with mock_aws():
@@ -68,13 +89,14 @@ def world() -> Iterator[World]:
 def test_every_call_the_responder_makes_is_granted(world: World, mode: str) -> None:
     session = boto3.Session(region_name=world.region)
     recorder = CallRecorder(session)
+    answer(session, "cloudtrail", "LookupEvents", {"Events": []})  # moto lacks it: no history
     settings = Settings(
         alert_topic_arn=world.topic_arn,
         remediation_mode=mode,
         remediation_scope="all",
         reenable_disabled_keys=True,
     )
-    responder = Responder(settings, ClientFactory(session))
+    responder = Responder(settings, ClientFactory(session), discoverer=DiscoverOnce())
     for name in SCENARIOS:
         event = world.event(name)
         perform(world, event)

@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from handlers import reminders as reminders_handler
 from handlers.key_events import lambda_handler
-from keyguard_cli.world import World, build_world, perform
+from keyguard_cli.demo.world import World, build_world, perform
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.errors import AlertDeliveryError, ConfigurationError
@@ -424,7 +424,6 @@ def test_the_reminder_handler_reads_its_days_from_the_environment(
     _kms(world).schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=7)
     monkeypatch.setenv("ALERT_TOPIC_ARN", world.topic_arn)
     monkeypatch.setenv("REMINDER_DAYS", "7")
-    monkeypatch.setattr(reminders_handler, "_reminders", None)
 
     result = reminders_handler.lambda_handler({"detail-type": "Scheduled Event"}, lambda_context)
 

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from handlers.key_events import lambda_handler
-from keyguard_cli.world import World, build_world, perform
+from keyguard_cli.demo.world import World, build_world, perform
 from shared.errors import AlertDeliveryError
 from shared.policy import Transition
 from tests.unit.remediation.support import (
@@ -413,22 +413,6 @@ def test_without_a_table_every_delivery_is_processed(world: World, lambda_contex
     first, second = documents(world)
     assert first["remediation"]["outcome"] == "cancelled; left Disabled"
     assert second["remediation"]["outcome"] == "cancelled (on an earlier delivery of this event)"
-
-
-# ----- the demo -----------------------------------------------------------------------------------
-def test_the_enforce_demo_shows_a_cancelled_deletion(monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
-
-    from keyguard_cli.demo import run_demo
-
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    envelopes = run_demo("schedule_key_deletion", "enforce")
-
-    (envelope,) = envelopes
-    doc = json.loads(envelope["Message"])
-    assert doc["remediation"]["mode"] == "enforce"
-    assert doc["remediation"]["outcome"].startswith("cancelled")
-    assert doc["key"]["state"] == "Disabled"
 
 
 def test_naive_clock_free_timestamps() -> None:

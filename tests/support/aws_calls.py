@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import boto3
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 # botocore operation -> IAM action, where the action is not "<signing name>:<operation>".
 IAM_ACTION_OVERRIDES: dict[tuple[str, str], str] = {
@@ -41,3 +42,14 @@ class CallRecorder:
     def _record(self, model: Any, **_: Any) -> None:
         with self._lock:
             self.actions.add(iam_action(model))
+
+
+def answer(session: boto3.Session, service: str, operation: str, response: dict[str, Any]) -> None:
+    """Answer ``operation`` on every client of ``session`` with ``response`` (a parsed answer in the
+    real API's shape), before the call reaches moto: for the few calls moto does not implement."""
+
+    def respond(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        parsed = {**response, "ResponseMetadata": {"HTTPStatusCode": 200, "RequestId": "test"}}
+        return AWSResponse("https://answered.invalid/", 200, HTTPHeaders(), None), parsed
+
+    session.events.register(f"before-call.{service}.{operation}", respond)

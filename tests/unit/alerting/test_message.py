@@ -7,8 +7,8 @@ import re
 
 import pytest
 from jsonschema import Draft202012Validator
+from scripts import schema_export
 
-from shared import schema_export
 from shared.alerting import (
     DOCUMENT_PROTOCOLS,
     SNS_MAX_BYTES,

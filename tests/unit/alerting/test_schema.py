@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
+from scripts import schema_export
 
-from shared import schema_export
 from shared.alerting import DOCUMENT_PROTOCOLS, build_message
 from tests.unit.alerting import samples
 
@@ -35,16 +35,26 @@ def test_check_mode_passes_on_the_committed_file() -> None:
     assert schema_export.main(["--check"]) == 0
 
 
-def test_check_mode_fails_on_a_stale_file(tmp_path: Path) -> None:
-    stale = tmp_path / "alert.schema.json"
-    stale.write_text("{}\n", encoding="utf-8")
-    assert schema_export.main(["--check", "--path", str(stale)]) == 1
+@pytest.mark.parametrize("name", ["alert.schema.json", "cli-impact.schema.json", "cli-audit.schema.json"])
+def test_check_mode_fails_on_a_stale_file(tmp_path: Path, name: str) -> None:
+    # Given every schema written fresh, then one of them made stale
+    assert schema_export.main(["--dir", str(tmp_path)]) == 0
+    assert schema_export.main(["--check", "--dir", str(tmp_path)]) == 0
+    (tmp_path / name).write_text("{}\n", encoding="utf-8")
+
+    # Then the check fails
+    assert schema_export.main(["--check", "--dir", str(tmp_path)]) == 1
 
 
-def test_write_mode_writes_the_schema(tmp_path: Path) -> None:
-    target = tmp_path / "schemas" / "alert.schema.json"
-    assert schema_export.main(["--path", str(target)]) == 0
-    assert target.read_text(encoding="utf-8") == schema_export.render_schema()
+def test_write_mode_writes_every_schema(tmp_path: Path) -> None:
+    target = tmp_path / "schemas"
+    assert schema_export.main(["--dir", str(target)]) == 0
+    assert (target / "alert.schema.json").read_text(encoding="utf-8") == schema_export.render_schema()
+    assert sorted(p.name for p in target.iterdir()) == [
+        "alert.schema.json",
+        "cli-audit.schema.json",
+        "cli-impact.schema.json",
+    ]
 
 
 @pytest.mark.parametrize("sample", sorted(samples.SAMPLES))

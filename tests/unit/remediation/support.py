@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from keyguard_cli.world import World
+from keyguard_cli.demo.world import World
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.document import DependenciesSection, DependencyItem

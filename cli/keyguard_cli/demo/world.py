@@ -1,4 +1,4 @@
-"""A small, realistic AWS account inside moto: the local demo and the tests share it.
+"""A small, realistic AWS account inside moto: the demo's, which the integration tests seed too.
 
 It holds a production key with an alias, tags and a description, a second key that must never be
 confused with it, resources encrypted with each (named by key id, key ARN and alias), and an alert
@@ -18,7 +18,7 @@ ACCOUNT = "123456789012"  # moto's default account
 SAMPLE_ACCOUNT = "111122223333"
 SAMPLE_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 SAMPLE_MRK_ID = "mrk-1234abcd12ab34cd56ef1234567890ab"
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+EVENTS_DIR = Path(__file__).resolve().parents[3] / "events"  # cli/keyguard_cli/demo/ -> the repository
 
 
 @dataclass

@@ -1,24 +1,18 @@
-"""``make demo``: the real responder, end to end, against an embedded moto AWS.
-
-It builds a realistic account (a production key with aliases, tags and dependent resources), sends
-a sample event from ``events/`` through the real ``lambda_handler``, reads the published alert back
-from the SQS queue subscribed to the alert topic, and prints it as an on-call engineer sees it.
+"""The demo's two runs, inside moto with the APIs moto lacks emulated: ``make demo`` and
+``keyguard replay --demo``.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from keyguard_cli.emulation import emulated_apis
-from keyguard_cli.world import EVENTS_DIR, build_world, perform
+from keyguard_cli.demo.emulation import emulated_apis
+from keyguard_cli.demo.world import EVENTS_DIR, build_world, perform
 from shared.document import AlertDocument
 
 DEMO_ENV = {
@@ -35,8 +29,8 @@ DEMO_ENV = {
 
 
 @dataclass
-class FakeLambdaContext:
-    """Just enough of the Lambda context for Powertools and the time budget (demo and tests)."""
+class DemoLambdaContext:
+    """Just enough of the Lambda context for Powertools and the time budget."""
 
     function_name: str = "kms-keyguard-demo"
     memory_limit_in_mb: int = 1769
@@ -65,11 +59,11 @@ def run_demo(event_name: str, mode: str = "off", region: str = "us-east-1") -> l
         from shared.config import get_settings
 
         get_settings.cache_clear()
-        key_events._responder = None
+        key_events.default_responder.cache_clear()  # settings changed: a fresh "cold start"
         event = world.event(event_name)
         perform(world, event)
         with contextlib.redirect_stdout(sys.stderr):  # the function's EMF metrics and logs
-            key_events.lambda_handler(event, FakeLambdaContext())
+            key_events.lambda_handler(event, DemoLambdaContext())
         return world.read_alerts()
 
 
@@ -107,40 +101,3 @@ def replay_in_world(events: list[dict[str, Any]], *, enforce: bool = False) -> l
             perform(world, adopted)
             documents.append(responder.assess(adopted))
     return documents
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--event",
-        default="schedule_key_deletion",
-        choices=available_events(),
-        help="sample event from events/ (default: schedule_key_deletion)",
-    )
-    parser.add_argument(
-        "--mode", default="off", choices=["off", "dry-run", "enforce"], help="remediation mode (default: off)"
-    )
-    parser.add_argument("--json-only", action="store_true", help="print only the JSON alert document")
-    args = parser.parse_args(argv)
-
-    envelopes = run_demo(args.event, args.mode)
-    if not envelopes:
-        print("no alert reached the subscriber queue", file=sys.stderr)
-        return 1
-    from shared.alerting import render_text
-
-    for envelope in envelopes:
-        document = json.loads(envelope["Message"])
-        if not args.json_only:
-            print(f"=== Subject: {envelope.get('Subject')}")
-            attributes = {k: v.get("Value") for k, v in envelope.get("MessageAttributes", {}).items()}
-            print(f"=== Message attributes: {json.dumps(attributes, sort_keys=True)}")
-            print("=== Email / plain text (rendered from the document read back from SQS)")
-            print(render_text(AlertDocument.model_validate(document)))
-            print("=== JSON document (the SQS subscriber's message)")
-        print(json.dumps(document, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

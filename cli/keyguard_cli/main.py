@@ -210,7 +210,7 @@ def cmd_replay(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise CliError(ExitCode.USAGE, "--publish cannot be combined with --demo")
     events = to_events(read_json(args.file), args.file)
     if args.demo:
-        from keyguard_cli.demo import replay_in_world
+        from keyguard_cli.demo.run import replay_in_world
 
         documents = replay_in_world(events, enforce=args.enforce)
     else:

@@ -1,12 +1,15 @@
-"""Canned answers, shaped like the real API, for the calls moto does not emulate.
+"""The APIs moto lacks, written once, with canned answers shaped like the real API.
 
-The local demo runs the real responder against moto. A handful of APIs the responder uses are not
-in moto (``GetKeyLastUsage``, CloudTrail ``LookupEvents``, and some describe calls of services moto
-lacks); without answers the demo alert would only show "not checked". Inside ``emulated_apis()``
-those calls are answered here instead, before they reach moto, with responses in the shape the
-real services return. Everything else still goes to moto, and nothing leaves the process.
+The demo runs the real responder against moto. A handful of the APIs the responder uses are not in
+moto 5.2.5 (``GetKeyLastUsage``, CloudTrail ``LookupEvents``, and some calls of services moto lacks);
+unanswered, the demo alert would only show "not checked". ``MOTO_LACKS`` lists each of them with two
+answers: what an account that has none of the thing returns (the benchmark's answer), and, for the
+two the demo shows off, the demo account's answer. Inside ``emulated_apis()`` those calls are
+answered here, before they reach moto; everything else still goes to moto, and nothing leaves the
+process.
 
-This is used by the demo and ``keyguard replay --demo`` only, never by the deployed function.
+Used by ``make demo``, ``keyguard replay --demo`` and the benchmark (``bench/``), never by the
+deployed functions, which do not ship this package. Tests inject their own fakes instead.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -129,18 +133,35 @@ def _last_usage(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# (botocore service id, operation) -> answer. Empty answers stand for "this account has none".
-ANSWERS: dict[tuple[str, str], Answer] = {
-    ("kms", "GetKeyLastUsage"): _last_usage,
-    ("cloudtrail", "LookupEvents"): _lookup_events,
-    ("ec2", "GetEbsDefaultKmsKeyId"): lambda _: {"KmsKeyId": "alias/aws/ebs"},
-    ("elasticache", "DescribeServerlessCaches"): lambda _: {"ServerlessCaches": []},
-    ("emr", "ListSecurityConfigurations"): lambda _: {"SecurityConfigurations": []},
-    ("keyspaces", "ListKeyspaces"): lambda _: {"keyspaces": []},
-    ("keyspaces", "ListTables"): lambda _: {"tables": []},
-    ("codeartifact", "ListDomains"): lambda _: {"domains": []},
-    ("redshift-serverless", "ListNamespaces"): lambda _: {"namespaces": []},
-    ("xray", "GetEncryptionConfig"): lambda _: {"EncryptionConfig": {"Type": "NONE", "Status": "ACTIVE"}},
+@dataclass(frozen=True)
+class Missing:
+    """An API moto does not implement, and what to answer in its place."""
+
+    empty: dict[str, Any]  # what an account that has none of it answers
+    demo: Answer | None = None  # the demo account's answer, when it differs from ``empty``
+
+    def answer(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.demo(params) if self.demo is not None else dict(self.empty)
+
+
+# (botocore service name, operation) -> the stand-in. moto 5.2.5 implements none of these.
+MOTO_LACKS: dict[tuple[str, str], Missing] = {
+    ("kms", "GetKeyLastUsage"): Missing({}, _last_usage),
+    ("cloudtrail", "LookupEvents"): Missing({"Events": []}, _lookup_events),
+    ("ec2", "GetEbsDefaultKmsKeyId"): Missing({"KmsKeyId": "alias/aws/ebs"}),
+    ("elasticache", "DescribeServerlessCaches"): Missing({"ServerlessCaches": []}),
+    ("emr", "ListSecurityConfigurations"): Missing({"SecurityConfigurations": []}),
+    ("keyspaces", "ListKeyspaces"): Missing({"keyspaces": []}),
+    ("keyspaces", "ListTables"): Missing({"tables": []}),
+    ("codeartifact", "ListDomains"): Missing({"domains": []}),
+    ("redshift-serverless", "ListNamespaces"): Missing({"namespaces": []}),
+    ("xray", "GetEncryptionConfig"): Missing({"EncryptionConfig": {"Type": "NONE", "Status": "ACTIVE"}}),
+    ("backup", "ListRecoveryPointsByBackupVault"): Missing({"RecoveryPoints": []}),
+}
+
+# The same list answered as an empty account would answer (the benchmark's view).
+EMPTY_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
+    operation: missing.empty for operation, missing in MOTO_LACKS.items()
 }
 
 
@@ -149,10 +170,10 @@ def _keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> N
 
 
 def _answer(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-    answer = ANSWERS.get((model.service_model.service_id.hyphenize(), model.name))
-    if answer is None:
+    missing = MOTO_LACKS.get((model.service_model.service_name, model.name))
+    if missing is None:
         return None  # moto answers
-    parsed = answer(context.get("emulation_params") or {})
+    parsed = missing.answer(context.get("emulation_params") or {})
     parsed.setdefault("ResponseMetadata", {"HTTPStatusCode": 200, "RequestId": "emulated"})
     return AWSResponse("https://emulated.invalid/", 200, HTTPHeaders(), None), parsed
 
