@@ -129,10 +129,25 @@ def _last_usage(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _list_log_groups(params: dict[str, Any]) -> dict[str, Any]:
+    """ListLogGroups (not in moto): the same groups moto's DescribeLogGroups holds, in its shape."""
+    import boto3
+
+    logs = boto3.client("logs", region_name=params.get("_region") or "us-east-1")
+    groups = [g for page in logs.get_paginator("describe_log_groups").paginate() for g in page["logGroups"]]
+    return {
+        "logGroups": [
+            {"logGroupName": g["logGroupName"], "logGroupArn": g.get("logGroupArn") or g["arn"].rstrip(":*")}
+            for g in groups
+        ]
+    }
+
+
 # (botocore service id, operation) -> answer. Empty answers stand for "this account has none".
 ANSWERS: dict[tuple[str, str], Answer] = {
     ("kms", "GetKeyLastUsage"): _last_usage,
     ("cloudtrail", "LookupEvents"): _lookup_events,
+    ("cloudwatch-logs", "ListLogGroups"): _list_log_groups,
     ("ec2", "GetEbsDefaultKmsKeyId"): lambda _: {"KmsKeyId": "alias/aws/ebs"},
     ("elasticache", "DescribeServerlessCaches"): lambda _: {"ServerlessCaches": []},
     ("emr", "ListSecurityConfigurations"): lambda _: {"SecurityConfigurations": []},
@@ -152,7 +167,7 @@ def _answer(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse,
     answer = ANSWERS.get((model.service_model.service_id.hyphenize(), model.name))
     if answer is None:
         return None  # moto answers
-    parsed = answer(context.get("emulation_params") or {})
+    parsed = answer({**(context.get("emulation_params") or {}), "_region": context.get("client_region")})
     parsed.setdefault("ResponseMetadata", {"HTTPStatusCode": 200, "RequestId": "emulated"})
     return AWSResponse("https://emulated.invalid/", 200, HTTPHeaders(), None), parsed
 

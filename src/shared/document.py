@@ -139,7 +139,8 @@ class IndexSection(_Doc):
         default_factory=list, description="resource types answered from the index (their API finders skipped)"
     )
     fallback: list[IndexFallback] = Field(
-        default_factory=list, description="indexable resource types searched through their APIs instead, and why"
+        default_factory=list,
+        description="indexable resource types searched through their APIs instead, and why",
     )
     queries: int = 0
     oldest_capture: str | None = Field(

@@ -102,14 +102,15 @@ class ConfigRecord:
 
     ``fields`` are the advanced-query properties that hold a key reference (from the type's schema
     in awslabs/aws-config-resource-schema). ``missing`` names key references the finder reads that
-    Config does not record: such a type is still searched through its API. ``name`` is the row
-    property that gives the name the API finder reports.
+    Config does not record: such a type is still searched through its API. ``name`` is a JMESPath
+    on the result row giving the name the API finder reports (``name_split`` as for ``Step``).
     """
 
     resource_type: str  # Config's name for the type, e.g. "AWS::OpenSearch::Domain"
     fields: tuple[str, ...]
     missing: str = ""
-    name: str = "resourceName"
+    name: str = "resourceName || resourceId"
+    name_split: str | None = None
 
     @property
     def complete(self) -> bool:
