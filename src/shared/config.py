@@ -47,6 +47,10 @@ ENV_FIELDS: dict[str, str] = {
     "PUBLISH_RESERVE_SECONDS": "publish_reserve_seconds",
     "DISCOVERY_MAX_WORKERS": "discovery_max_workers",
     "USAGE_LOOKBACK_DAYS": "usage_lookback_days",
+    "USAGE_LOOKUP_SECONDS": "usage_lookup_seconds",
+    "DISCOVERY_CONFIG_INDEX": "discovery_config_index",
+    "DISCOVERY_CONFIG_AGGREGATOR": "discovery_config_aggregator",
+    "DISCOVERY_RATE_LIMITS": "discovery_rate_limits",
     "FUNCTION_ROLE_ARN": "function_role_arn",
 }
 
@@ -69,12 +73,35 @@ class Settings(BaseModel):
     publish_reserve_seconds: float = Field(default=8.0, ge=1, le=120)
     discovery_max_workers: int = Field(default=16, ge=1, le=64)
     usage_lookback_days: int = Field(default=7, ge=0, le=90)
+    # CloudTrail usage evidence gets its own small budget inside the discovery budget.
+    usage_lookup_seconds: float = Field(default=5.0, gt=0, le=60)
+    # AWS Config as the discovery index, where the recorder records a type continuously.
+    discovery_config_index: bool = True
+    # "auto": an organization aggregator covering the Region, if one can be queried; "none"; a name.
+    discovery_config_aggregator: str = Field(default="auto", pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    # Raised quotas, e.g. "logs:DescribeLogGroups=20"; documented rates apply otherwise.
+    discovery_rate_limits: str = ""
     function_role_arn: str | None = None
 
     @field_validator("idempotency_table_name", "function_role_arn", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("discovery_rate_limits")
+    @classmethod
+    def _rates_parse(cls, value: str) -> str:
+        from shared.dependencies.limits import parse_overrides
+
+        parse_overrides(value)
+        return value
+
+    @property
+    def rate_limits(self) -> dict[str, float]:
+        """``discovery_rate_limits`` as operation -> calls a second."""
+        from shared.dependencies.limits import parse_overrides
+
+        return parse_overrides(self.discovery_rate_limits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
