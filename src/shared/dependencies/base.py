@@ -20,7 +20,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol
@@ -115,12 +114,19 @@ class RateLimited(DeadlineExceeded):
 
 class RateLimiter:
     """Call slots per (operation, Region), spaced ``1 / rate`` apart; ``rates`` overrides the
-    documented rate of an operation (an account whose quota was raised)."""
+    documented rate of an operation (an account whose quota was raised).
+
+    ``reserve`` plans: it hands out the slot a call will get, so the engine can hold the call until
+    then or know it would come after the deadline. ``admit`` enforces, just before the call is
+    sent: a call that starts late (it waited for a free worker) must not follow the previous one
+    closer than ``1 / rate``, or late calls would go out in a burst and be throttled.
+    """
 
     def __init__(self, clock: Callable[[], float], rates: Mapping[str, float] | None = None) -> None:
         self._clock = clock
         self._rates = dict(rates or {})
         self._next: dict[tuple[str, str], float] = {}
+        self._sent: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     def rate(self, limit: RateLimit) -> float:
@@ -137,6 +143,19 @@ class RateLimiter:
             slot = max(now, self._next.get(key, now))
             self._next[key] = slot + 1.0 / rate
             return slot
+
+    def admit(self, limit: RateLimit, region: str, sleep: Callable[[float], None]) -> None:
+        """Wait, if need be, so that this call follows the previous one by at least ``1 / rate``."""
+        rate = self.rate(limit)
+        if rate <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            key = (limit.operation, region)
+            at = max(now, self._sent.get(key, -math.inf) + 1.0 / rate)
+            self._sent[key] = at
+        if at > now:
+            sleep(at - now)
 
 
 @dataclass(frozen=True)
@@ -185,6 +204,7 @@ class FinderContext:
         wait = at - self.clock()
         if wait > 0:
             self.sleep(wait)
+        self.limiter.admit(limit, self.region, self.sleep)
 
     def paginate(
         self,
@@ -316,16 +336,24 @@ class _Scheduler:
     kept even if the unit itself does not finish. Work with a rate limit gets its call slot when it
     is handed in: due now, it goes to the pool; due later, it waits in a timer queue (no worker
     sleeps for it); due after the deadline, it is not run and the limit is recorded.
+
+    The pool takes units by priority: rate-limited calls first (each slot they miss is lost for
+    good), then the finders' own listings (each starts a chain of pages), then describes.
     """
 
     def __init__(
         self, max_workers: int, deadline: float, clock: Callable[[], float], limiter: RateLimiter
     ) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="finder")
-        self._done: queue.SimpleQueue[Future[_Done]] = queue.SimpleQueue()
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], _Done] | None]] = queue.PriorityQueue()
+        self._workers = max(1, max_workers)
+        for number in range(self._workers):
+            threading.Thread(target=self._work, name=f"finder-{number}", daemon=True).start()
+        self._done: queue.SimpleQueue[_Done] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._timer = threading.Condition(self._lock)
-        self._due: list[tuple[float, int, Owner, Callable[[], Iterable[Any]], int, bool]] = []
+        self._due: list[
+            tuple[float, int, Owner, Callable[[], Iterable[Any]], int, bool, RateLimit | None]
+        ] = []
         self._sequence = itertools.count()
         self._dispatcher: threading.Thread | None = None
         self._outstanding: dict[Owner, int] = {}
@@ -360,18 +388,25 @@ class _Scheduler:
                     return
             self._outstanding[owner] = self._outstanding.get(owner, 0) + 1
             if at > self._clock():
-                heapq.heappush(self._due, (at, next(self._sequence), owner, run, size, root))
+                heapq.heappush(self._due, (at, next(self._sequence), owner, run, size, root, limit))
                 self._start_dispatcher()
                 self._timer.notify()
                 return
-        self._start(owner, run, size, root)
+        self._start(owner, run, size, root, limit)
 
-    def _start(self, owner: Owner, run: Callable[[], Iterable[Any]], size: int, root: bool) -> None:
-        try:
-            future = self._pool.submit(self._execute, owner, run, size, root)
-        except RuntimeError:  # the pool was shut down at the deadline
-            return
-        future.add_done_callback(self._done.put)
+    def _start(
+        self, owner: Owner, run: Callable[[], Iterable[Any]], size: int, root: bool, limit: RateLimit | None
+    ) -> None:
+        priority = 0 if limit is not None else 1 if root else 2
+        task = partial(self._execute, owner, run, size, root, limit)
+        self._queue.put((priority, next(self._sequence), task))
+
+    def _work(self) -> None:
+        while True:
+            _, _, task = self._queue.get()
+            if task is None:
+                return
+            self._done.put(task())
 
     def _start_dispatcher(self) -> None:
         if self._dispatcher is None:
@@ -386,14 +421,18 @@ class _Scheduler:
                     self._timer.wait(wait)
                 if self._closed:
                     return
-                _, _, owner, run, size, root = heapq.heappop(self._due)
-            self._start(owner, run, size, root)
+                _, _, owner, run, size, root, limit = heapq.heappop(self._due)
+            self._start(owner, run, size, root, limit)
 
-    def _execute(self, owner: Owner, run: Callable[[], Iterable[Any]], size: int, root: bool) -> _Done:
+    def _execute(
+        self, owner: Owner, run: Callable[[], Iterable[Any]], size: int, root: bool, limit: RateLimit | None
+    ) -> _Done:
         done = _Done(owner, root=root)
         try:
             if self._clock() >= self._deadline:
                 raise DeadlineExceeded
+            if limit is not None:
+                self._limiter.admit(limit, owner[1], time.sleep)
             for result in run():
                 if isinstance(result, Work):
                     if result.owner:  # started on behalf of another finder: that finder's own run
@@ -422,10 +461,9 @@ class _Scheduler:
             if remaining <= 0:
                 return
             try:
-                future = self._done.get(timeout=remaining)
+                done = self._done.get(timeout=remaining)
             except queue.Empty:
                 return
-            done = future.result()
             with self._lock:
                 self._outstanding[done.owner] -= 1
                 progress = self.progress.setdefault(done.owner, _Progress())
@@ -447,7 +485,13 @@ class _Scheduler:
             late = [owner for owner, count in self._outstanding.items() if count > 0]
             self._due.clear()
             self._timer.notify_all()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        while True:  # drop what was never started; running units see the deadline and stop
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        for _ in range(self._workers):
+            self._queue.put((-1, next(self._sequence), None))
         return late
 
 
