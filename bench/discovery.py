@@ -24,10 +24,10 @@ import json
 import math
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -38,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "discovery.json"
 TEMPLATE = ROOT / "template.yaml"
+WARM_UP_SECONDS = 3.0
 USABLE_CORES = 1  # one Python process (one interpreter lock); the function has one vCPU (1769 MB)
 
 
@@ -97,7 +98,18 @@ def _lambda_like_environment() -> None:
     os.environ.pop("POWERTOOLS_TRACE_DISABLED", None)
 
 
-class Emulator:
+class EmulatorClient:
+    """Talks to a running emulator's control endpoints."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=60) as answer:  # noqa: S310  # 127.0.0.1
+            return json.loads(answer.read())
+
+
+class Emulator(EmulatorClient):
     """The emulator process: started here, stopped here (by its process id)."""
 
     def __init__(
@@ -131,11 +143,7 @@ class Emulator:
         info = json.loads(self.ready.read_text(encoding="utf-8"))
         self.port = int(info["port"])
         self.seeding_seconds = float(info["seeding_seconds"])
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=60) as answer:  # noqa: S310  # 127.0.0.1
-            return json.loads(answer.read())
+        super().__init__(f"http://127.0.0.1:{self.port}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -155,6 +163,33 @@ class LocalOnly:
     def __call__(self, request: Any, **_: Any) -> None:
         if not str(request.url).startswith(self.url):
             raise RuntimeError(f"refusing to send a request outside the emulator: {request.url}")
+
+
+def rss_mb() -> float:
+    """The process's resident set now (Linux ``/proc/self/statm``)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class RssSampler:
+    """The process's resident set before a run and its peak during it (sampled every 20 ms)."""
+
+    def __init__(self) -> None:
+        self.baseline = rss_mb()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def stop(self) -> tuple[float, float]:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+        return round(self.baseline, 1), round(self.peak, 1)
 
 
 class CallCounter:
@@ -221,7 +256,7 @@ def floors(
 
 def run_scenario(
     scenario: Scenario,
-    emulator: Emulator,
+    emulator: EmulatorClient,
     accounts: dict[str, Any],
     counter: CallCounter,
     clients: Any,
@@ -230,6 +265,7 @@ def run_scenario(
     latency: float,
     config_latency: float,
     rate_overrides: dict[str, float],
+    budget: float | None = None,
 ) -> dict[str, Any]:
     from shared.dependencies import discover
     from shared.dependencies.limits import DOCUMENTED
@@ -243,7 +279,8 @@ def run_scenario(
     identity = KeyIdentity(key_arn=account["key_arn"], aliases=frozenset({account["alias"]}))
     counter.calls.clear()
     gc.collect()
-    budget = settings.discovery_max_seconds
+    budget = budget or settings.discovery_max_seconds
+    sampler = RssSampler()
     started, cpu = time.perf_counter(), time.process_time()
     section = discover(
         identity,
@@ -255,6 +292,7 @@ def run_scenario(
         rate_limits=rate_overrides or None,
     )
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    baseline, peak = sampler.stop()
     server = emulator.get("/_bench/stats")
     calls = Counter(counter.calls)
     truth = {tuple(t) for t in account["truth"]}
@@ -282,7 +320,9 @@ def run_scenario(
         "wall_seconds": round(wall, 3),
         "cpu_seconds": round(cpu, 3),
         "cpu_ms_per_call": round(1000 * cpu / max(1, sum(calls.values())), 2),
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_memory_mb": peak,
+        "memory_before_mb": baseline,
+        "memory_growth_mb": round(peak - baseline, 1),
         "floor_seconds": floor,
         "floor_term": floor_term,
         "floor_terms": terms,
@@ -404,7 +444,8 @@ def legacy(
         "X-Ray's hooks); the emulator runs in another process",
         "wall_over_lower_bound": entry["wall_over_floor"],
         "peak_memory_mb": entry["peak_memory_mb"],
-        "peak_memory_method": "maximum resident set of the client process (the emulator is another process)",
+        "peak_memory_method": "peak resident set of the client process during the run, sampled every 20 ms "
+        "(the emulator is another process); memory_before_mb is where it started",
         "process_max_rss_mb": entry["peak_memory_mb"],
         "seeding_seconds": seeding,
         "calls_by_operation": entry["calls_by_operation"],
@@ -413,6 +454,37 @@ def legacy(
 
 
 # -- main -----------------------------------------------------------------------------------------
+
+
+def run_child(name: str, url: str, latency_ms: float, config_latency_ms: float, rates: list[str]) -> int:
+    """One scenario in this (fresh) process: a short warm-up run, as in a warm container, then the
+    timed run. Prints the entry as JSON on the last line."""
+    _lambda_like_environment()
+    os.environ["AWS_ENDPOINT_URL"] = url
+    import boto3
+
+    from shared.aws import ClientFactory
+    from shared.config import Settings
+    from shared.dependencies.clients import xray_patched
+
+    scenario = next(s for s in SCENARIOS if s.name == name)
+    emulator = EmulatorClient(url)
+    settings = Settings.from_env({"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench"})
+    overrides = {k: float(v) for k, _, v in (r.partition("=") for r in rates)}
+    accounts = emulator.get("/_bench/accounts")
+    counter = CallCounter()
+    session = boto3.Session(region_name=scenario.region)
+    session.events.register("before-call", counter)
+    session.events.register("before-send", LocalOnly(url))
+    clients = ClientFactory(session)
+    common = (emulator, accounts, counter, clients, settings, template_workers())
+    latencies = (latency_ms / 1000, config_latency_ms / 1000, overrides)
+    run_scenario(scenario, *common, *latencies, budget=WARM_UP_SECONDS)
+    time.sleep(1.0)  # the warm-up's last calls finish before the timed run starts
+    entry = run_scenario(scenario, *common, *latencies)
+    entry["xray_botocore_patched"] = xray_patched()
+    print(json.dumps(entry))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -428,75 +500,61 @@ def main(argv: list[str] | None = None) -> int:
         help="a raised quota, e.g. logs:DescribeLogGroups=50 (the emulator and discovery both use it)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--cold-start", action="store_true", help="also measure the cold start (Python 3.13)")
+    parser.add_argument("--run-scenario", help=argparse.SUPPRESS)
+    parser.add_argument("--emulator-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run_scenario:
+        return run_child(
+            args.run_scenario, args.emulator_url, args.latency_ms, args.config_latency_ms, args.rate_limit
+        )
 
-    _lambda_like_environment()
     selected = [s for s in SCENARIOS if not args.only or s.name in args.only]
     regions = {s.region: s.size for s in selected}
-    overrides = {k: float(v) for k, _, v in (r.partition("=") for r in args.rate_limit)}
+    started = time.perf_counter()
     print(f"seeding {sum(regions.values())} resources in the emulator ...", file=sys.stderr)
     emulator = Emulator(regions, args.latency_ms, args.config_latency_ms, args.rate_limit)
+    results: dict[str, Any] = {}
     try:
-        os.environ["AWS_ENDPOINT_URL"] = emulator.url
-        import boto3
-
-        from shared.aws import ClientFactory
-        from shared.config import Settings
-        from shared.dependencies.clients import xray_patched
-
-        settings = Settings.from_env({"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench"})
-        workers = template_workers()
         accounts = emulator.get("/_bench/accounts")
-        counter = CallCounter()
-        factories: dict[str, Any] = {}
-        latency, config_latency = args.latency_ms / 1000, args.config_latency_ms / 1000
-        results: dict[str, Any] = {}
-        for number, scenario in enumerate(selected):
-            if scenario.region not in factories:
-                session = boto3.Session(region_name=scenario.region)
-                session.events.register("before-call", counter)
-                session.events.register("before-send", LocalOnly(emulator.url))
-                factories[scenario.region] = ClientFactory(session)
-            clients = factories[scenario.region]
-            if number == 0:  # a warm container: models loaded and clients built before the timed run
-                run_scenario(
-                    scenario,
-                    emulator,
-                    accounts,
-                    counter,
-                    clients,
-                    settings,
-                    workers,
-                    latency,
-                    config_latency,
-                    overrides,
-                )
-            results[scenario.name] = run_scenario(
-                scenario,
-                emulator,
-                accounts,
-                counter,
-                clients,
-                settings,
-                workers,
-                latency,
-                config_latency,
-                overrides,
-            )
+        for scenario in selected:
+            command = [
+                sys.executable,
+                "-m",
+                "bench.discovery",
+                "--run-scenario",
+                scenario.name,
+                "--emulator-url",
+                emulator.url,
+                "--latency-ms",
+                str(args.latency_ms),
+                "--config-latency-ms",
+                str(args.config_latency_ms),
+                *(x for rate in args.rate_limit for x in ("--rate-limit", rate)),
+            ]
+            env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"}
+            child = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+            if child.returncode != 0:
+                sys.stderr.write(child.stderr[-4000:])
+                raise SystemExit(f"{scenario.name}: the benchmark client failed")
+            results[scenario.name] = json.loads(child.stdout.strip().splitlines()[-1])
             entry = results[scenario.name]
             print(
                 f"{scenario.name}: {entry['wall_seconds']:.2f} s, complete={entry['complete']}",
                 file=sys.stderr,
             )
-        for small, large in (("config-5k", "api-5k"), ("config-50k", "api-50k")):
-            if small in results and large in results:
-                results[small]["speedup_vs_api"] = round(
-                    results[large]["wall_seconds"] / results[small]["wall_seconds"], 2
-                )
-        xray = xray_patched()
     finally:
         emulator.stop()
+    for small, large in (("config-5k", "api-5k"), ("config-50k", "api-50k")):
+        if small in results and large in results:
+            results[small]["speedup_vs_api"] = round(
+                results[large]["wall_seconds"] / results[small]["wall_seconds"], 2
+            )
 
+    from shared.config import Settings
+
+    settings = Settings.from_env({"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench"})
+    workers = template_workers()
     document: dict[str, Any] = {}
     if "api-5k" in results:
         document.update(
@@ -511,13 +569,20 @@ def main(argv: list[str] | None = None) -> int:
         "workers_from": "template.yaml DISCOVERY_MAX_WORKERS",
         "budget_seconds": settings.discovery_max_seconds,
         "usage_budget_seconds": settings.usage_lookup_seconds,
-        "xray_botocore_patched": xray,
-        "rate_limit_overrides": overrides,
+        "xray_botocore_patched": all(e.get("xray_botocore_patched") for e in results.values()),
+        "rate_limit_overrides": args.rate_limit,
         "usable_cores": USABLE_CORES,
+        "process": "each scenario in a fresh client process: a warm-up run of "
+        f"{WARM_UP_SECONDS:g} s (models loaded, clients built, as in a warm container), then the timed run",
         "machine": f"{os.cpu_count()} cores shared with other jobs; load average at the end "
         f"{os.getloadavg()[0]:.1f}",
         "emulator_seeding_seconds": emulator.seeding_seconds,
+        "bench_seconds": round(time.perf_counter() - started, 1),
     }
+    if args.cold_start:
+        from bench.coldstart import measure
+
+        document["cold_start"] = measure()
     document["scenarios"] = results
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

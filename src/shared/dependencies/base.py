@@ -103,6 +103,10 @@ class RateLimit:
     source: str = ""  # where the limit is documented
 
 
+HEADROOM = 0.9  # fraction of a documented rate the scheduler uses
+BACKLOG_PER_WORKER = 16  # describes waiting per worker before the listings that hand them out pause
+
+
 class RateLimited(DeadlineExceeded):
     """The next call allowed by a rate limit would come after the deadline."""
 
@@ -117,9 +121,13 @@ class RateLimiter:
     documented rate of an operation (an account whose quota was raised).
 
     ``reserve`` plans: it hands out the slot a call will get, so the engine can hold the call until
-    then or know it would come after the deadline. ``admit`` enforces, just before the call is
+    then or know it would come after the deadline. ``claim`` enforces, just before the call is
     sent: a call that starts late (it waited for a free worker) must not follow the previous one
-    closer than ``1 / rate``, or late calls would go out in a burst and be throttled.
+    closer than ``1 / rate``, or late calls would go out in a burst and be throttled; the engine
+    puts such a call back in its timer queue instead of holding a worker.
+
+    Rates are used at ``HEADROOM`` of their documented value: a client's own scheduling jitter
+    (threads, the interpreter lock) must not push two calls closer than the service allows.
     """
 
     def __init__(self, clock: Callable[[], float], rates: Mapping[str, float] | None = None) -> None:
@@ -130,31 +138,50 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def rate(self, limit: RateLimit) -> float:
+        """The operation's limit: documented, or raised by the operator."""
         return self._rates.get(limit.operation, limit.per_second)
+
+    def spacing(self, limit: RateLimit) -> float:
+        """Seconds between two calls, the headroom kept (``inf`` for a rate of zero)."""
+        rate = self.rate(limit) * HEADROOM
+        return 1.0 / rate if rate > 0 else math.inf
 
     def reserve(self, limit: RateLimit, region: str) -> float:
         """The ``clock`` time at which one more call may be made (now or later)."""
+        spacing = self.spacing(limit)
+        with self._lock:
+            now = self._clock()
+            if spacing == math.inf:
+                return math.inf
+            key = (limit.operation, region)
+            slot = max(now, self._next.get(key, now))
+            self._next[key] = slot + spacing
+            return slot
+
+    def claim(self, limit: RateLimit, region: str) -> float:
+        """Just before a call: ``now`` (and the call is recorded as sent) when it follows the
+        previous one by at least ``1 / rate`` (the limit itself: calls planned with headroom that
+        start late may catch up at the limit), else the time it may go (nothing recorded)."""
         rate = self.rate(limit)
         with self._lock:
             now = self._clock()
             if rate <= 0:
                 return math.inf
             key = (limit.operation, region)
-            slot = max(now, self._next.get(key, now))
-            self._next[key] = slot + 1.0 / rate
-            return slot
+            earliest = self._sent.get(key, -math.inf) + 1.0 / rate
+            if now < earliest:
+                return earliest
+            self._sent[key] = now
+            return now
 
     def admit(self, limit: RateLimit, region: str, sleep: Callable[[float], None]) -> None:
-        """Wait, if need be, so that this call follows the previous one by at least ``1 / rate``."""
-        rate = self.rate(limit)
-        if rate <= 0:
-            return
-        with self._lock:
+        """Wait until ``claim`` lets the call go (for a caller that makes its calls one after
+        another, such as a paced listing)."""
+        while True:
+            at = self.claim(limit, region)
             now = self._clock()
-            key = (limit.operation, region)
-            at = max(now, self._sent.get(key, -math.inf) + 1.0 / rate)
-            self._sent[key] = at
-        if at > now:
+            if at <= now:
+                return
             sleep(at - now)
 
 
@@ -338,14 +365,19 @@ class _Scheduler:
     sleeps for it); due after the deadline, it is not run and the limit is recorded.
 
     The pool takes units by priority: rate-limited calls first (each slot they miss is lost for
-    good), then the finders' own listings (each starts a chain of pages), then describes.
+    good), then the finders' own listings (each starts a chain of pages), then describes. A listing
+    that has handed out enough describes to keep every worker busy for a while pauses (its
+    generator waits in the queue behind them), so memory does not grow with the account.
     """
 
     def __init__(
         self, max_workers: int, deadline: float, clock: Callable[[], float], limiter: RateLimiter
     ) -> None:
-        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], _Done] | None]] = queue.PriorityQueue()
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], _Done | None] | None]] = (
+            queue.PriorityQueue()
+        )
         self._workers = max(1, max_workers)
+        self._backlog = BACKLOG_PER_WORKER * self._workers
         for number in range(self._workers):
             threading.Thread(target=self._work, name=f"finder-{number}", daemon=True).start()
         self._done: queue.SimpleQueue[_Done] = queue.SimpleQueue()
@@ -406,7 +438,9 @@ class _Scheduler:
             _, _, task = self._queue.get()
             if task is None:
                 return
-            self._done.put(task())
+            done = task()
+            if done is not None:  # None: deferred to a later slot, still outstanding
+                self._done.put(done)
 
     def _start_dispatcher(self) -> None:
         if self._dispatcher is None:
@@ -426,19 +460,36 @@ class _Scheduler:
 
     def _execute(
         self, owner: Owner, run: Callable[[], Iterable[Any]], size: int, root: bool, limit: RateLimit | None
-    ) -> _Done:
+    ) -> _Done | None:
         done = _Done(owner, root=root)
         try:
             if self._clock() >= self._deadline:
                 raise DeadlineExceeded
             if limit is not None:
-                self._limiter.admit(limit, owner[1], time.sleep)
-            for result in run():
+                at = self._limiter.claim(limit, owner[1])
+                if at >= self._deadline:
+                    raise RateLimited(limit, self._limiter.rate(limit))
+                if at > self._clock():  # it started late, right after another: its turn comes later
+                    with self._timer:
+                        if self._closed:
+                            return None
+                        heapq.heappush(self._due, (at, next(self._sequence), owner, run, size, root, limit))
+                        self._timer.notify()
+                    return None
+            results = iter(run())
+            for result in results:
                 if isinstance(result, Work):
                     if result.owner:  # started on behalf of another finder: that finder's own run
                         self.submit((result.owner, owner[1]), result.run, limit=result.limit, root=True)
                     else:
                         self.submit(owner, result.run, limit=result.limit, size=result.size)
+                    if result.limit is None and self._queue.qsize() > self._backlog:
+                        # Enough work is waiting: this listing resumes once it has been taken up,
+                        # so that a large account's describes are not all held in memory at once.
+                        self._queue.put(
+                            (3, next(self._sequence), partial(self._resume, owner, results, size, root))
+                        )
+                        return None
                 else:
                     with self._lock:
                         if not self._closed:
@@ -450,6 +501,9 @@ class _Scheduler:
             logger.exception("finder crashed", finder=owner[0], region=owner[1])
             done.error = exc
         return done
+
+    def _resume(self, owner: Owner, results: Iterator[Any], size: int, root: bool) -> _Done | None:
+        return self._execute(owner, lambda: results, size, root, None)
 
     def drain(self) -> None:
         """Account for completed units until nothing is outstanding or the deadline passes."""

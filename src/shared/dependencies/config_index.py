@@ -410,3 +410,39 @@ class ConfigIndexFinder:
                 return
             reason = f"AWS Config query failed: {describe_failure(exc)}"
             yield from self._fall_back(ctx, [finder], reason, started)
+
+
+# -- documentation -------------------------------------------------------------------------------
+
+DOC_BEGIN = "<!-- BEGIN config-index-types (generated: python -m shared.dependencies.config_index) -->"
+DOC_END = "<!-- END config-index-types -->"
+
+
+def documentation_table(finders: Iterable[TableFinder]) -> str:
+    """The catalogued types AWS Config records a key field for, and whether the index answers them."""
+    lines = [
+        "| resource type | Config type | key field(s) | searched through |",
+        "|---|---|---|---|",
+    ]
+    for finder in finders:
+        for rtype, record in finder.config_records.items():
+            fields = ", ".join(f"`{f}`" for f in record.fields)
+            how = "the index" if finder.indexable else f"its API: Config lacks {record.missing}"
+            if not finder.indexable and not record.missing:
+                how = "its API: another type of the finder is not indexed"
+            lines.append(f"| `{rtype}` | `{record.resource_type}` | {fields} | {how} |")
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_documentation(text: str, finders: Iterable[TableFinder]) -> str:
+    begin, end = text.index(DOC_BEGIN) + len(DOC_BEGIN), text.index(DOC_END)
+    return text[:begin] + "\n" + documentation_table(finders) + text[end:]
+
+
+if __name__ == "__main__":  # rewrite the table in docs/discovery-index.md
+    from pathlib import Path
+
+    from shared.dependencies import REGISTRY
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "discovery-index.md"
+    page.write_text(rewrite_documentation(page.read_text(encoding="utf-8"), REGISTRY), encoding="utf-8")

@@ -459,3 +459,13 @@ def test_the_registry_default_uses_the_index_and_explicit_finders_do_not() -> No
         sqs.assert_no_pending_responses()
     assert section.index is None
     assert [i.via for i in section.items] == ["api"]
+
+
+def test_the_documented_table_of_indexed_types_is_current() -> None:
+    from pathlib import Path
+
+    from shared.dependencies.config_index import rewrite_documentation
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "discovery-index.md"
+    text = page.read_text(encoding="utf-8")
+    assert rewrite_documentation(text, REGISTRY) == text, "run `python -m shared.dependencies.config_index`"

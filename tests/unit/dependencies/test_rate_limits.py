@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 
 from shared.aws import ClientFactory
 from shared.dependencies import REGISTRY, discover, run_finders
-from shared.dependencies.base import FinderContext, RateLimit, RateLimited, RateLimiter, Work
+from shared.dependencies.base import HEADROOM, FinderContext, RateLimit, RateLimited, RateLimiter, Work
 from shared.dependencies.clients import UntracedClients, discovery_clients, discovery_config
 from shared.dependencies.limits import DOCUMENTED, KINESIS_DESCRIBE_STREAM_SUMMARY, parse_overrides
 from shared.keyref import KeyIdentity
@@ -44,19 +44,36 @@ class FakeTime:
         self.now += seconds
 
 
-def test_slots_are_spaced_by_the_documented_rate_per_operation_and_region() -> None:
+def test_slots_are_spaced_by_the_documented_rate_with_headroom_per_operation_and_region() -> None:
     time = FakeTime()
     limiter = RateLimiter(time.clock)
     limit = RateLimit("cloudtrail:LookupEvents", 2)
-    assert [limiter.reserve(limit, REGION) for _ in range(3)] == [0.0, 0.5, 1.0]
+    gap = 1 / (2 * HEADROOM)  # 2 calls a second, kept at 90 % of it
+    assert [round(limiter.reserve(limit, REGION), 3) for _ in range(3)] == [
+        0.0,
+        round(gap, 3),
+        round(2 * gap, 3),
+    ]
     assert limiter.reserve(limit, "eu-west-1") == 0.0  # another Region has its own budget
     raised = RateLimiter(time.clock, {"cloudtrail:LookupEvents": 10})
-    assert [raised.reserve(limit, REGION) for _ in range(2)] == [0.0, 0.1]
+    assert limiter.rate(limit) == 2
+    assert raised.rate(limit) == 10
+    assert [round(raised.reserve(limit, REGION), 3) for _ in range(2)] == [0.0, round(1 / (10 * HEADROOM), 3)]
+
+
+def test_a_call_that_starts_too_soon_after_the_last_one_is_told_when_it_may_go() -> None:
+    time = FakeTime()
+    limiter = RateLimiter(time.clock)
+    limit = RateLimit("kinesis:DescribeStreamSummary", 20)
+    assert limiter.claim(limit, REGION) == 0.0  # goes now
+    assert limiter.claim(limit, REGION) == pytest.approx(1 / 20)  # not yet: the limit itself
+    time.now = 1.0
+    assert limiter.claim(limit, REGION) == 1.0
 
 
 def test_paced_calls_wait_for_their_slot_and_refuse_one_past_the_deadline() -> None:
     time = FakeTime()
-    limit = RateLimit("logs:DescribeLogGroups", 5)
+    limit = RateLimit("logs:DescribeLogGroups", 5 / HEADROOM)  # slots 0.2 s apart
     ctx = FinderContext(
         IDENTITY, ClientFactory(SESSION), REGION, 1.0, time.clock, RateLimiter(time.clock), time.sleep
     )
@@ -65,7 +82,7 @@ def test_paced_calls_wait_for_their_slot_and_refuse_one_past_the_deadline() -> N
     assert time.slept == [0.2, 0.2, 0.2, 0.2]
     with pytest.raises(RateLimited) as stopped:
         ctx.pace(limit)  # the sixth slot would be at 1.0 s, the deadline
-    assert stopped.value.per_second == 5
+    assert stopped.value.per_second == pytest.approx(5 / HEADROOM)
 
 
 def test_every_documented_limit_is_used_by_a_finder_or_the_evidence() -> None:
