@@ -477,18 +477,20 @@ class _Scheduler:
                         self._timer.notify()
                     return None
             results = iter(run())
+            handed_out = 0
             for result in results:
                 if isinstance(result, Work):
                     if result.owner:  # started on behalf of another finder: that finder's own run
                         self.submit((result.owner, owner[1]), result.run, limit=result.limit, root=True)
                     else:
                         self.submit(owner, result.run, limit=result.limit, size=result.size)
-                    if result.limit is None and self._queue.qsize() > self._backlog:
-                        # Enough work is waiting: this listing resumes once it has been taken up,
-                        # so that a large account's describes are not all held in memory at once.
-                        self._queue.put(
-                            (3, next(self._sequence), partial(self._resume, owner, results, size, root))
-                        )
+                    handed_out += result.limit is None
+                    if handed_out >= self._workers and self._queue.qsize() > self._backlog:
+                        # Enough work is waiting: this listing goes on once the describes it handed
+                        # out have been taken up (it queues behind them), so that a large account's
+                        # describes are not all held in memory at once.
+                        resume = partial(self._resume, owner, results, size, root)
+                        self._queue.put((2, next(self._sequence), resume))
                         return None
                 else:
                     with self._lock:

@@ -144,7 +144,7 @@ _EC2 = (
                 config=ConfigRecord(
                     "AWS::EC2::LaunchTemplate",
                     ("configuration.LaunchTemplateData.BlockDeviceMappings.Ebs.KmsKeyId",),
-                    missing="the finder reads the latest and the default version; the item holds one",
+                    missing="the keys of both the latest and the default version (one version per item)",
                 ),
                 name_field="LaunchTemplateName",
                 id_field="LaunchTemplateId",
@@ -461,7 +461,7 @@ _DATA_STORES = (
                 config=ConfigRecord(
                     "AWS::OpenSearch::Domain",
                     ("configuration.EncryptionAtRestOptions.KmsKeyId",),
-                    missing="domains created as Elasticsearch domains are recorded as another type",
+                    missing="Elasticsearch-engine domains (recorded as AWS::Elasticsearch::Domain)",
                 ),
                 name_field="DomainName",
                 arn_field="ARN",

@@ -427,7 +427,7 @@ def documentation_table(finders: Iterable[TableFinder]) -> str:
     for finder in finders:
         for rtype, record in finder.config_records.items():
             fields = ", ".join(f"`{f}`" for f in record.fields)
-            how = "the index" if finder.indexable else f"its API: Config lacks {record.missing}"
+            how = "the index" if finder.indexable else f"its API (not in Config's item: {record.missing})"
             if not finder.indexable and not record.missing:
                 how = "its API: another type of the finder is not indexed"
             lines.append(f"| `{rtype}` | `{record.resource_type}` | {fields} | {how} |")
