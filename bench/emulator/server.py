@@ -97,8 +97,10 @@ class Emulator:
         self.buckets: dict[tuple[str, str, str], Bucket] = {}
         self.lock = threading.Lock()
         self.recording: dict[str, bool] = {}
+        self.raised: dict[str, dict[tuple[str, str], float]] = {}  # region -> raised quotas
         self.busy: dict[str, bool] = {}
         self.stats: Counter[str] = Counter()
+        self.service_time: Counter[str] = Counter()  # seconds spent answering, by operation
         self.query_pages: Counter[str] = Counter()
         self.queries: dict[str, Select] = {}
         self.by_type: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -123,17 +125,22 @@ class Emulator:
         time.sleep(self.config_latency if config_query else self.latency)
         with self.lock:
             self.stats[f"{service}:{operation}"] += 1
-        refused = self._throttle(service, operation, region)
-        if refused is not None:
-            return _respond(start_response, 400, refused)
-        answer = self._answer(service, operation, region, environ, body)
-        if answer is not None:
-            status, payload = answer
-            return _respond(start_response, status, payload)
-        return self.app(environ, start_response)
+        began = time.perf_counter()
+        try:
+            refused = self._throttle(service, operation, region)
+            if refused is not None:
+                return _respond(start_response, 400, refused)
+            answer = self._answer(service, operation, region, environ, body)
+            if answer is not None:
+                status, payload = answer
+                return _respond(start_response, status, payload)
+            return list(self.app(environ, start_response))
+        finally:
+            with self.lock:
+                self.service_time[f"{service}:{operation}"] += time.perf_counter() - began
 
     def _throttle(self, service: str, operation: str, region: str) -> tuple[str, bytes] | None:
-        rate = self.rates.get((service, operation))
+        rate = self.raised.get(region, {}).get((service, operation), self.rates.get((service, operation)))
         if rate is None:
             return None
         key = (service, operation, region)
@@ -161,15 +168,24 @@ class Emulator:
                 self.recording[region] = query["config"] == "on"
             if "busy" in query:
                 self.busy[region] = query["busy"] == "on"
+            if "quotas" in query:  # "logs:DescribeLogGroups=100,..." (empty: the documented rates)
+                raised: dict[tuple[str, str], float] = {}
+                for spec in filter(None, query["quotas"].split(",")):
+                    operation, _, value = spec.partition("=")
+                    service, _, name = operation.partition(":")
+                    raised[(service, name)] = float(value)
+                self.raised[region] = raised
         elif path == "/_bench/stats":
             with self.lock:
                 payload = {
                     "calls": dict(self.stats),
+                    "service_seconds": {k: round(v, 4) for k, v in self.service_time.items()},
                     "query_pages": dict(self.query_pages),
                     "max_query_pages": max(self.query_pages.values(), default=0),
                 }
                 if query.get("reset") == "1":
                     self.stats.clear()
+                    self.service_time.clear()
                     self.query_pages.clear()
                     self.buckets.clear()
         return _respond(start_response, 200, ("application/json", json.dumps(payload).encode()))

@@ -104,9 +104,8 @@ def discover(
     selected: list[Finder] = list(finders) if finders is not None else list(REGISTRY)
     if config_index if config_index is not None else finders is None:
         indexable = tuple(f for f in selected if isinstance(f, TableFinder) and f.indexable)
-        if indexable:
-            selected = [f for f in selected if f not in indexable]
-            selected.append(ConfigIndexFinder(indexable, aggregator))
+        if indexable:  # the index goes first: its probe heads the chain of 24 resource types
+            selected = [ConfigIndexFinder(indexable, aggregator), *(f for f in selected if f not in indexable)]
     wanted = set(EVIDENCE_NAMES if evidence is True else () if evidence is False else evidence)
     if lookback_days <= 0:
         wanted.discard("cloudtrail-key-usage")
