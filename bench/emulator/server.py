@@ -13,7 +13,8 @@ discovery, and every call goes through botocore's full HTTP path. The hook (``Em
   query (evaluated over the seeded configuration items, see ``config_query``), CloudTrail
   ``LookupEvents`` (real-shaped events for the busy key), ``GetKeyLastUsage``, ``ListLogGroups``
   and ``DescribeLogGroups`` by identifiers, Kinesis ``ListStreams`` pages of 100, SSM
-  ``DescribeParameters`` pages of up to 50 (moto: 10), and empty answers for a few list calls;
+  ``DescribeParameters`` filtered by type and key, pages of up to 50 (moto: 10), Timestream's
+  endpoint discovery (this emulator), and empty answers for a few list calls;
 * serves ``/_bench/...``: readiness, the seeded accounts, per-Region switches (Config recording,
   busy key) and its counters.
 
@@ -311,6 +312,35 @@ class Emulator:
         groups = logs_backends[ACCOUNT][region].groups
         return {"logGroups": [groups[n].to_describe_dict() for n in identifiers if n in groups]}
 
+    def _describe_parameters(self, region: str, params: dict[str, Any], environ: dict[str, Any]) -> Any:
+        """DescribeParameters filtered by Type and KeyId, up to 50 a page as AWS allows (moto: 10,
+        and a tag lookup per parameter on every page); other filters go to moto."""
+        filters = params.get("ParameterFilters") or []
+        if params.get("Filters") or any(
+            f.get("Key") not in ("Type", "KeyId") or f.get("Option", "Equals") != "Equals" for f in filters
+        ):
+            return None
+        from moto.ssm.models import ssm_backends
+
+        stored = ssm_backends[ACCOUNT][region]._parameters
+        wanted = {f["Key"]: set(f.get("Values") or []) for f in filters}
+        matched = []
+        for versions in stored.values():
+            parameter = versions[-1]
+            if "Type" in wanted and parameter.parameter_type not in wanted["Type"]:
+                continue
+            if "KeyId" in wanted and parameter.keyid not in wanted["KeyId"]:
+                continue
+            matched.append(parameter)
+        size = min(int(params.get("MaxResults") or 10), 50)
+        start = int(params.get("NextToken") or 0)
+        result: dict[str, Any] = {
+            "Parameters": [p.describe_response_object(False) for p in matched[start : start + size]]
+        }
+        if start + size < len(matched):
+            result["NextToken"] = str(start + size)
+        return result
+
     def _list_streams(self, region: str, params: dict[str, Any], environ: dict[str, Any]) -> dict[str, Any]:
         from moto.kinesis.models import kinesis_backends
 
@@ -350,6 +380,7 @@ Emulator.ANSWERS = {
     ("logs", "ListLogGroups"): Emulator._list_log_groups,
     ("logs", "DescribeLogGroups"): Emulator._describe_log_groups,
     ("kinesis", "ListStreams"): Emulator._list_streams,
+    ("ssm", "DescribeParameters"): Emulator._describe_parameters,
     ("elasticmapreduce", "ListSecurityConfigurations"): _empty("SecurityConfigurations", []),
     ("cassandra", "ListKeyspaces"): _empty("keyspaces", []),
     ("redshift-serverless", "ListNamespaces"): _empty("namespaces", []),
@@ -487,31 +518,6 @@ def _trail_event(account: Account, n: int) -> dict[str, Any]:
     }
 
 
-def _ssm_pages_as_aws() -> None:
-    """moto answers DescribeParameters 10 at a time whatever MaxResults says; AWS allows 50."""
-    from moto.ssm.responses import SimpleSystemManagerResponse
-
-    original = SimpleSystemManagerResponse.describe_parameters
-
-    def describe_parameters(self: Any) -> Any:
-        page_size = min(int(self._get_param("MaxResults") or 10), 50)
-        token = int(str(self._get_param("NextToken") or "0").strip() or 0)
-        result = self.ssm_backend.describe_parameters(
-            self._get_param("Filters"), self._get_param("ParameterFilters")
-        )
-        response: dict[str, Any] = {
-            "Parameters": [p.describe_response_object(False) for p in result[token : token + page_size]]
-        }
-        if token + page_size < len(result):
-            response["NextToken"] = str(token + page_size)
-        from moto.core.responses import ActionResult
-
-        return ActionResult(response)
-
-    describe_parameters.__wrapped__ = original  # type: ignore[attr-defined]
-    SimpleSystemManagerResponse.describe_parameters = describe_parameters  # type: ignore[method-assign]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
@@ -544,7 +550,6 @@ def main(argv: list[str] | None = None) -> int:
 
     mock = mock_aws()
     mock.start()  # moto's backends are module state: seeded here, served below
-    _ssm_pages_as_aws()
     started = time.perf_counter()
     accounts: dict[str, Account] = {}
     for part in args.regions.split(","):
