@@ -105,7 +105,10 @@ def discover(
     if config_index if config_index is not None else finders is None:
         indexable = tuple(f for f in selected if isinstance(f, TableFinder) and f.indexable)
         if indexable:  # the index goes first: its probe heads the chain of 24 resource types
-            selected = [ConfigIndexFinder(indexable, aggregator), *(f for f in selected if f not in indexable)]
+            selected = [
+                ConfigIndexFinder(indexable, aggregator),
+                *(f for f in selected if f not in indexable),
+            ]
     wanted = set(EVIDENCE_NAMES if evidence is True else () if evidence is False else evidence)
     if lookback_days <= 0:
         wanted.discard("cloudtrail-key-usage")

@@ -7,8 +7,14 @@ itself: it yields ``Work`` units, and the engine schedules them on the same boun
 ever waits for another, so a small pool cannot deadlock, describes start while the listing is
 still paging, and the whole discovery shares one deadline.
 
-Whatever was denied, failed, is not offered in the region or ran out of time is recorded as
-*unchecked* for its finder and region; the engine never claims completeness it does not have.
+Results are kept as they are yielded, so a unit cut short by the deadline still contributes what
+it found. Calls of operations with a documented rate limit are scheduled within it (``RateLimiter``:
+a slot per call, held in a timer queue, never sent closer together than the limit); a call whose
+slot falls after the deadline is not made.
+
+Whatever was denied, failed, is not offered in the region, ran out of time or was stopped by a rate
+limit is recorded as *unchecked* for its finder and region, with the limit and how far the finder
+got; the engine never claims completeness it does not have.
 """
 
 from __future__ import annotations

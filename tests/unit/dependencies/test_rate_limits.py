@@ -275,3 +275,11 @@ def test_raised_quotas_come_from_the_settings_and_a_bad_value_fails_fast() -> No
     assert settings.rate_limits == {"logs:DescribeLogGroups": 20.0}
     with pytest.raises(ConfigurationError, match="DISCOVERY_RATE_LIMITS"):
         Settings.from_env({"ALERT_TOPIC_ARN": topic, "DISCOVERY_RATE_LIMITS": "twenty"})
+
+
+def test_the_benchmark_runs_discovery_with_the_templates_worker_count() -> None:
+    from bench.discovery import template_workers
+
+    from shared.config import Settings
+
+    assert template_workers() == Settings.model_fields["discovery_max_workers"].default == 16
