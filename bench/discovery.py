@@ -1,597 +1,664 @@
-"""Dependency-discovery benchmark: ``python -m bench.discovery [--resources 5000] [--latency-ms 20]``.
+"""Dependency-discovery benchmark: ``make bench`` (``python -m bench.discovery``).
 
-Seeds an emulated account (moto, in-process) with a mix of resources across every resource type
-moto emulates, a known subset naming the key by id, ARN, alias name and alias ARN, the rest using
-other keys. Each API call then costs an injected latency (a botocore ``before-call`` handler on the
-client factory's session, emulating the round trip), optionally under per-service rate limits.
-Discovery runs exactly as the Lambda runs it (``discover()``), and the figures go to
-``bench/results/discovery.json``. See docs/decisions.md for what they mean.
+Five scenarios, each one run of ``discover()`` as the function runs it, against an emulated AWS
+served over HTTP by another process (``bench.emulator.server``: moto's server on 127.0.0.1 behind a
+hook that adds latency, enforces the documented rate limits and answers what moto lacks):
 
-Operations moto does not implement (CloudTrail LookupEvents, KMS GetKeyLastUsage and a few list
-calls; the one list is ``keyguard_cli.demo.emulation.MOTO_LACKS``) are answered by the same handler
-with an empty, well-formed answer, and counted and delayed like any other call.
+* ``api-5k`` / ``api-50k``: AWS Config is not recording; every type through its API finder;
+* ``config-5k`` / ``config-50k``: Config records every type continuously; the index answers the
+  types it covers (emulated ``SelectResourceConfig``, its own latency, default 200 ms a query);
+* ``busy-key``: the 5k account with Config, and a key whose CloudTrail history is 5,000 events
+  (pages of 50, LookupEvents at 2 calls a second).
+
+As in the function: the worker count from ``template.yaml``, the discovery and usage budgets from
+the settings' defaults, X-Ray's patching of botocore active (Tracer in a Lambda environment), AWS
+page sizes and the documented rate limits. What is measured, and the floor each run is held to,
+is described in docs/decisions.md and docs/discovery-index.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import io
 import json
 import math
 import os
-import random
-import resource
+import re
+import subprocess
 import sys
+import tempfile
 import threading
 import time
-import tracemalloc
-import zipfile
+import urllib.request
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from keyguard_cli.demo.emulation import EMPTY_ANSWERS  # the APIs moto lacks, as an empty account answers
-
-RESULTS = Path(__file__).resolve().parent / "results" / "discovery.json"
-REGION = "us-east-1"
-FORMS = ("key-id", "key-arn", "alias-name", "alias-arn")
-
-# -- the emulated network -----------------------------------------------------------------------
-
-
-@dataclass
-class Network:
-    """Counts calls and makes each one cost ``latency`` seconds (sleeping, so other threads run)."""
-
-    latency: float
-    rate_limits: dict[str, float] = field(default_factory=dict)  # service -> calls per second
-    calls: Counter[str] = field(default_factory=Counter)
-    _next_slot: dict[str, float] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def before_call(self, model: Any, **_: Any) -> Any:
-        service = model.service_model.service_name
-        name = model.name
-        with self._lock:
-            self.calls[f"{service}:{name}"] += 1
-            wait = 0.0
-            rate = self.rate_limits.get(service)
-            if rate:
-                now = time.monotonic()
-                slot = max(now, self._next_slot.get(service, now))
-                self._next_slot[service] = slot + 1.0 / rate
-                wait = slot - now
-        time.sleep(wait + self.latency)
-        answer = EMPTY_ANSWERS.get((service, name))
-        if answer is None:
-            return None  # moto answers
-        from botocore.awsrequest import AWSResponse
-
-        return AWSResponse("https://emulated", 200, {}, None), dict(answer)
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "discovery.json"
+TEMPLATE = ROOT / "template.yaml"
+WARM_UP_SECONDS = 3.0
+USABLE_CORES = 1  # one Python process (one interpreter lock); the function has one vCPU (1769 MB)
 
 
-class _Raw:
-    def __init__(self, content: bytes) -> None:
-        self._content = content
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    region: str
+    size: int
+    config: bool
+    busy: bool = False
+    meaning: str = ""
+    quotas: tuple[str, ...] = ()  # raised quotas, "service:Operation=N" (informational scenarios)
 
-    def stream(self, **_: Any) -> Any:
-        yield self._content
+
+SCENARIOS = (
+    Scenario(
+        "api-5k", "us-east-2", 5000, False, meaning="5,000 resources, AWS Config off: every type by API"
+    ),
+    Scenario("config-5k", "us-east-2", 5000, True, meaning="the same account, Config recording every type"),
+    Scenario(
+        "busy-key",
+        "us-east-2",
+        5000,
+        True,
+        busy=True,
+        meaning="config-5k with a key used 5,000 times in CloudTrail's lookback",
+    ),
+    Scenario("api-50k", "us-east-1", 50000, False, meaning="50,000 resources, Config off"),
+    Scenario("config-50k", "us-east-1", 50000, True, meaning="50,000 resources, Config recording every type"),
+    Scenario(
+        "config-50k-logs-quota",
+        "us-east-1",
+        50000,
+        True,
+        meaning="informational: config-50k in an account whose DescribeLogGroups quota was raised to 100 a "
+        "second (the documented 5 is adjustable); not one of the targets",
+        quotas=("logs:DescribeLogGroups=100",),
+    ),
+)
 
 
-@dataclass
-class Replay:
-    """Records the emulator's HTTP answers once, then serves them byte for byte.
+def template_workers() -> int:
+    """``DISCOVERY_MAX_WORKERS`` as the template sets it for the responder."""
+    match = re.search(r'DISCOVERY_MAX_WORKERS:\s*"?(\d+)"?', TEMPLATE.read_text(encoding="utf-8"))
+    if match is None:
+        raise SystemExit("template.yaml does not set DISCOVERY_MAX_WORKERS")
+    return int(match.group(1))
 
-    botocore still serialises every request and parses every answer, as it does on AWS; what the
-    replay removes is the emulator's own CPU time, which in this single process competes with
-    discovery for the interpreter lock and which on AWS is spent on the far side of the network
-    (it is what the injected latency stands for).
+
+def _lambda_like_environment() -> None:
+    """What the function's process has, so that Tracer patches botocore as it does there."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "LAMBDA_TASK_ROOT": str(ROOT / "src"),
+            "AWS_LAMBDA_FUNCTION_NAME": "kms-keyguard-bench",
+            "_X_AMZN_TRACE_ID": "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            "POWERTOOLS_SERVICE_NAME": "kms-keyguard",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+            "LOG_LEVEL": "ERROR",
+        }
+    )
+    os.environ.pop("POWERTOOLS_TRACE_DISABLED", None)
+
+
+class EmulatorClient:
+    """Talks to a running emulator's control endpoints."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=60) as answer:  # noqa: S310  # 127.0.0.1
+            return json.loads(answer.read())
+
+
+class Emulator(EmulatorClient):
+    """The emulator process: started here, stopped here (by its process id)."""
+
+    def __init__(
+        self, regions: dict[str, int], latency_ms: float, config_latency_ms: float, rates: list[str]
+    ) -> None:
+        self.ready = Path(tempfile.mkdtemp(prefix="kms-keyguard-bench-")) / "ready.json"
+        command = [
+            sys.executable,
+            "-m",
+            "bench.emulator.server",
+            "--regions",
+            ",".join(f"{r}={n}" for r, n in regions.items()),
+            "--latency-ms",
+            str(latency_ms),
+            "--config-latency-ms",
+            str(config_latency_ms),
+            "--ready-file",
+            str(self.ready),
+            *(x for rate in rates for x in ("--rate", rate)),
+        ]
+        env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"}
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  # our own module
+        deadline = time.monotonic() + 900
+        while not self.ready.exists() or not self.ready.read_text(encoding="utf-8").strip():
+            if self.process.poll() is not None:
+                raise SystemExit(f"the emulator exited with {self.process.returncode}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("the emulator did not become ready")
+            time.sleep(0.5)
+        info = json.loads(self.ready.read_text(encoding="utf-8"))
+        self.port = int(info["port"])
+        self.seeding_seconds = float(info["seeding_seconds"])
+        super().__init__(f"http://127.0.0.1:{self.port}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class LocalOnly:
+    """Refuses to send any request anywhere but the emulator (``before-send``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        if not str(request.url).startswith(self.url):
+            raise RuntimeError(f"refusing to send a request outside the emulator: {request.url}")
+
+
+def rss_mb() -> float:
+    """The process's resident set now (Linux ``/proc/self/statm``)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class RssSampler:
+    """The process's resident set before a run and its peak during it (sampled every 20 ms)."""
+
+    def __init__(self) -> None:
+        self.baseline = rss_mb()
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def stop(self) -> tuple[float, float]:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+        return round(self.baseline, 1), round(self.peak, 1)
+
+
+class CallCounter:
+    """Counts every API call the client makes (botocore's ``before-call`` event), and when each
+    operation was first and last called."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.times: dict[str, list[float]] = {}
+        self.signing: dict[str, str] = {}  # botocore name -> the name the emulator sees (signing name)
+        self.started = time.perf_counter()
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.times.clear()
+        self.started = time.perf_counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}:{model.name}"
+        self.calls[name] += 1
+        self.signing.setdefault(name, f"{model.service_model.signing_name}:{model.name}")
+        now = round(time.perf_counter() - self.started, 3)
+        span = self.times.setdefault(name, [now, now])
+        span[1] = now
+
+
+# -- floors ---------------------------------------------------------------------------------------
+
+
+def floors(
+    calls: Counter[str],
+    round_trip: dict[str, float],
+    cpu_seconds: float,
+    workers: int,
+    max_query_pages: int,
+    rates: dict[str, float],
+) -> dict[str, float]:
+    """The lower bounds on wall time this run's work allows (seconds), by term.
+
+    ``round_trip`` is each operation's round trip: the emulator's added latency plus the time it
+    spent answering (its work stands for the service's). chain: the longest chain of calls that
+    must follow one another (a listing's pages, then one describe); cpu: CPU seconds / usable cores;
+    throughput: every call's round trip spread over the workers; rate:<op>: an operation's calls at
+    its limit; config-chain: the index's probe, then its longest query's pages one after another.
     """
-
-    recording: bool = True
-    answers: dict[tuple[str, str, bytes], tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
-    misses: int = 0
-    _pending: threading.local = field(default_factory=threading.local)
-
-    @staticmethod
-    def _key(request: Any) -> tuple[str, str, bytes]:
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode()
-        elif not isinstance(body, bytes):
-            body = bytes(body.read()) if hasattr(body, "read") else repr(body).encode()
-        return request.method, request.url, body
-
-    def before_send(self, request: Any, **_: Any) -> Any:
-        key = self._key(request)
-        if self.recording:
-            self._pending.key = key
-            return None
-        from botocore.awsrequest import AWSResponse
-
-        answer = self.answers.get(key)
-        if answer is None:
-            # The emulator answers this one. It is called directly because it is switched off while
-            # replaying (botocore calls every before-send handler, so a live emulator would redo the
-            # work of every replayed call), and a miss must never fall through to the network.
-            from moto.core.models import botocore_stubber
-
-            self.misses += 1
-            status, headers, body = botocore_stubber.process_request(request) or (500, {}, b"")
-            return AWSResponse(
-                request.url, status, headers, _Raw(body if isinstance(body, bytes) else body.encode())
-            )
-        status, headers, content = answer
-        return AWSResponse(request.url, status, headers, _Raw(content))
-
-    def after_call(self, http_response: Any, **_: Any) -> None:
-        key = getattr(self._pending, "key", None)
-        if self.recording and key is not None and http_response is not None:
-            self.answers[key] = (
-                http_response.status_code,
-                dict(http_response.headers),
-                http_response.content,
-            )
-            self._pending.key = None
-
-
-# -- seeding ------------------------------------------------------------------------------------
-
-# resource type -> share of the account (a mix resembling a busy production account)
-MIX: dict[str, float] = {
-    "AWS::SSM::Parameter": 0.18,
-    "AWS::Logs::LogGroup": 0.15,
-    "AWS::SQS::Queue": 0.10,
-    "AWS::EC2::Volume": 0.09,
-    "AWS::SecretsManager::Secret": 0.08,
-    "AWS::DynamoDB::Table": 0.08,
-    "AWS::SNS::Topic": 0.07,
-    "AWS::S3::Bucket": 0.06,
-    "AWS::Lambda::Function": 0.05,
-    "AWS::Kinesis::Stream": 0.03,
-    "AWS::ECR::Repository": 0.03,
-    "AWS::EFS::FileSystem": 0.02,
-    "AWS::RDS::DBInstance": 0.02,
-    "AWS::RDS::DBCluster": 0.01,
-    "AWS::Backup::BackupVault": 0.02,
-    "AWS::CloudTrail::Trail": 0.001,
-}
-
-
-@dataclass
-class Keys:
-    ours_arn: str
-    ours_id: str
-    alias: str
-    others: list[str]
-
-    def reference(self, form: str) -> str:
-        account = self.ours_arn.split(":")[4]
-        return {
-            "key-id": self.ours_id,
-            "key-arn": self.ours_arn,
-            "alias-name": self.alias,
-            "alias-arn": f"arn:aws:kms:{REGION}:{account}:{self.alias}",
-        }[form]
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
-    return buffer.getvalue()
-
-
-def _creators(session: Any) -> dict[str, tuple[tuple[str, ...], Callable[[str, str], str]]]:
-    """resource type -> (reference forms the service stores, create(name, key) -> reported name)."""
-    c = {
-        s: session.client(s)
-        for s in (
-            "ssm",
-            "logs",
-            "sqs",
-            "ec2",
-            "secretsmanager",
-            "dynamodb",
-            "sns",
-            "s3",
-            "lambda",
-            "kinesis",
-            "ecr",
-            "efs",
-            "rds",
-            "backup",
-            "cloudtrail",
-            "iam",
-        )
-    }
-    role = c["iam"].create_role(RoleName="bench-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    code = _zip()
-    c["s3"].create_bucket(Bucket="bench-trail-logs")
-
-    def ssm(name: str, key: str) -> str:
-        c["ssm"].put_parameter(Name=f"/bench/{name}", Value="v", Type="SecureString", KeyId=key)
-        return f"/bench/{name}"
-
-    def logs(name: str, key: str) -> str:
-        c["logs"].create_log_group(logGroupName=f"/bench/{name}", kmsKeyId=key)
-        return f"/bench/{name}"
-
-    def sqs(name: str, key: str) -> str:
-        c["sqs"].create_queue(QueueName=name, Attributes={"KmsMasterKeyId": key})
-        return name
-
-    def ebs(name: str, key: str) -> str:
-        return str(
-            c["ec2"].create_volume(AvailabilityZone=f"{REGION}a", Size=1, Encrypted=True, KmsKeyId=key)[
-                "VolumeId"
-            ]
-        )
-
-    def secret(name: str, key: str) -> str:
-        c["secretsmanager"].create_secret(Name=name, SecretString="x", KmsKeyId=key)
-        return name
-
-    def table(name: str, key: str) -> str:
-        c["dynamodb"].create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key},
-        )
-        return name
-
-    def topic(name: str, key: str) -> str:
-        c["sns"].create_topic(Name=name, Attributes={"KmsMasterKeyId": key})
-        return name
-
-    def bucket(name: str, key: str) -> str:
-        c["s3"].create_bucket(Bucket=name)
-        c["s3"].put_bucket_encryption(
-            Bucket=name,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
-                ]
-            },
-        )
-        return name
-
-    def function(name: str, key: str) -> str:
-        c["lambda"].create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="index.handler",
-            Code={"ZipFile": code},
-            KMSKeyArn=key,
-        )
-        return name
-
-    def stream(name: str, key: str) -> str:
-        c["kinesis"].create_stream(StreamName=name, ShardCount=1)
-        c["kinesis"].start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=key)
-        return name
-
-    def repo(name: str, key: str) -> str:
-        c["ecr"].create_repository(
-            repositoryName=name, encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key}
-        )
-        return name
-
-    def efs(name: str, key: str) -> str:
-        return str(
-            c["efs"].create_file_system(CreationToken=name, Encrypted=True, KmsKeyId=key)["FileSystemId"]
-        )
-
-    def db(name: str, key: str) -> str:
-        c["rds"].create_db_instance(
-            DBInstanceIdentifier=name,
-            DBInstanceClass="db.t3.micro",
-            Engine="postgres",
-            MasterUsername="admin1",
-            MasterUserPassword="password123",
-            AllocatedStorage=20,
-            StorageEncrypted=True,
-            KmsKeyId=key,
-        )
-        return name
-
-    def cluster(name: str, key: str) -> str:
-        c["rds"].create_db_cluster(
-            DBClusterIdentifier=name,
-            Engine="aurora-postgresql",
-            MasterUsername="admin1",
-            MasterUserPassword="password123",
-            StorageEncrypted=True,
-            KmsKeyId=key,
-        )
-        return name
-
-    def vault(name: str, key: str) -> str:
-        c["backup"].create_backup_vault(BackupVaultName=name, EncryptionKeyArn=key)
-        return name
-
-    def trail(name: str, key: str) -> str:
-        c["cloudtrail"].create_trail(Name=name, S3BucketName="bench-trail-logs", KmsKeyId=key)
-        return name
-
-    every = FORMS
-    arn_only = ("key-arn",)
-    return {
-        "AWS::SSM::Parameter": (every, ssm),
-        "AWS::Logs::LogGroup": (arn_only, logs),
-        "AWS::SQS::Queue": (every, sqs),
-        "AWS::EC2::Volume": (every, ebs),
-        "AWS::SecretsManager::Secret": (every, secret),
-        "AWS::DynamoDB::Table": (every, table),
-        "AWS::SNS::Topic": (every, topic),
-        "AWS::S3::Bucket": (every, bucket),
-        "AWS::Lambda::Function": (arn_only, function),
-        "AWS::Kinesis::Stream": (every, stream),
-        "AWS::ECR::Repository": (every, repo),
-        "AWS::EFS::FileSystem": (every, efs),
-        "AWS::RDS::DBInstance": (every, db),
-        "AWS::RDS::DBCluster": (every, cluster),
-        "AWS::Backup::BackupVault": (arn_only, vault),
-        "AWS::CloudTrail::Trail": (every, trail),
-    }
-
-
-def seed(
-    session: Any, keys: Keys, total: int, ours_every: int, rng: random.Random
-) -> tuple[Counter[str], set[tuple[str, str]]]:
-    """Create the account; the seeded truth is the set of (resource type, name) that use our key."""
-    creators = _creators(session)
-    counts: Counter[str] = Counter()
-    truth: set[tuple[str, str]] = set()
-    for rtype, share in MIX.items():
-        forms, create = creators[rtype]
-        n = max(1, min(5, total) if rtype == "AWS::CloudTrail::Trail" else round(total * share))
-        if rtype == "AWS::CloudTrail::Trail":
-            n = min(n, 5)  # five trails per region is the AWS limit
-        for i in range(n):
-            ours = i % ours_every == 0
-            key = keys.reference(forms[(i // ours_every) % len(forms)]) if ours else rng.choice(keys.others)
-            name = create(f"bench-{rtype.split('::')[1].lower()}-{i:05d}", key)
-            counts[rtype] += 1
-            if ours:
-                truth.add((rtype, name))
-    # The emulator takes automated snapshots of databases; those of our databases use our key too.
-    rds = session.client("rds")
-    ours_db = {n for t, n in truth if t == "AWS::RDS::DBInstance"}
-    ours_cluster = {n for t, n in truth if t == "AWS::RDS::DBCluster"}
-    for snap in rds.describe_db_snapshots()["DBSnapshots"]:
-        if snap.get("DBInstanceIdentifier") in ours_db:
-            truth.add(("AWS::RDS::DBSnapshot", snap["DBSnapshotIdentifier"]))
-    for snap in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]:
-        if snap.get("DBClusterIdentifier") in ours_cluster:
-            truth.add(("AWS::RDS::DBClusterSnapshot", snap["DBClusterSnapshotIdentifier"]))
-    return counts, truth
-
-
-# -- expectations -------------------------------------------------------------------------------
-
-# Page sizes moto or AWS fix when the finder cannot choose one.
-DEFAULT_PAGE = {("sns", "ListTopics"): 100}
-
-
-def minimum_calls(counts: Counter[str]) -> tuple[int, int]:
-    """The fewest calls a client must make for this account, and the longest unavoidable chain of
-    sequential calls (pages of one listing are sequential; a describe needs its listing page)."""
     from shared.dependencies import REGISTRY
 
-    total = 3  # ListGrants, GetKeyLastUsage, one LookupEvents page
-    longest = 1
+    def rtt(operation: str) -> float:
+        return round_trip.get(operation, 0.0)
+
+    chain = 0.0
     for finder in REGISTRY:
-        step = finder.step
-        n = counts.get(step.resource_type or "", 0) or counts.get(finder.resource_types[-1], 0)
-        page = step.page_size or DEFAULT_PAGE.get((finder.service, step.operation)) or 10**9
-        pages = max(1, math.ceil(n / page)) if step.paginated else 1
-        calls, chain = pages, pages
-        child = step.then
-        if child is not None:
-            per_parent = 1 if not child.batch else 1 / child.batch
-            calls += math.ceil(n * per_parent) if n else 0
-            chain += 1 if n else 0
-        total += calls
-        longest = max(longest, chain)
-    return total, longest
+        steps = finder.steps
+        root = f"{finder.service}:{steps[0].operation}"
+        pages = calls.get(root, 0)
+        follow = [
+            f"{finder.service}:{s.operation}"
+            for s in steps[1:]
+            if calls.get(f"{finder.service}:{s.operation}")
+        ]
+        if pages:
+            chain = max(chain, pages * rtt(root) + (max(rtt(f) for f in follow) if follow else 0.0))
+    select = [k for k in calls if k.startswith("config:Select")]
+    terms = {
+        "chain": chain,
+        "cpu": cpu_seconds / USABLE_CORES,
+        "throughput": sum(n * rtt(op) for op, n in calls.items()) / workers,
+    }
+    if select:
+        probe = sum(calls[k] * rtt(k) for k in calls if k.startswith("config:Describe"))
+        terms["config-chain"] = probe + max_query_pages * max(rtt(k) for k in select)
+    for operation, rate in rates.items():
+        count = calls.get(operation, 0)  # these services' IAM and botocore names agree
+        if count:
+            # n calls at r a second: the first goes at once, the last (n - 1) / r later, then its round trip
+            terms[f"rate:{operation}"] = (count - 1) / rate + rtt(operation)
+    return {k: round(v, 3) for k, v in terms.items()}
 
 
-# -- running ------------------------------------------------------------------------------------
+# -- one scenario ---------------------------------------------------------------------------------
 
 
-def run_once(
-    clients: Any, network: Network, identity: Any, workers: int, traced: bool = False
+def run_scenario(
+    scenario: Scenario,
+    emulator: EmulatorClient,
+    accounts: dict[str, Any],
+    counter: CallCounter,
+    clients: Any,
+    settings: Any,
+    workers: int,
+    latency: float,
+    config_latency: float,
+    rate_overrides: dict[str, float],
+    budget: float | None = None,
 ) -> dict[str, Any]:
     from shared.dependencies import discover
+    from shared.dependencies.limits import DOCUMENTED
+    from shared.keyref import KeyIdentity
 
-    network.calls.clear()
+    account = accounts[scenario.region]
+    config = "on" if scenario.config else "off"
+    busy = "on" if scenario.busy else "off"
+    quotas = ",".join(f"{k}={v:g}" for k, v in rate_overrides.items())
+    emulator.get(f"/_bench/state?region={scenario.region}&config={config}&busy={busy}&quotas={quote(quotas)}")
+    emulator.get("/_bench/stats?reset=1")
+    identity = KeyIdentity(key_arn=account["key_arn"], aliases=frozenset({account["alias"]}))
     gc.collect()
-    if traced:
-        tracemalloc.start()
+    counter.reset()
+    budget = budget or settings.discovery_max_seconds
+    sampler = RssSampler()
     started, cpu = time.perf_counter(), time.process_time()
-    section = discover(identity, clients, deadline=time.monotonic() + 900, max_workers=workers)
+    section = discover(
+        identity,
+        clients,
+        deadline=time.monotonic() + budget,
+        max_workers=workers,
+        lookback_days=settings.usage_lookback_days,
+        usage_seconds=settings.usage_lookup_seconds,
+        rate_limits=rate_overrides or None,
+    )
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    peak = tracemalloc.get_traced_memory()[1] if traced else 0
-    if traced:
-        tracemalloc.stop()
-    return {
-        "section": section,
-        "wall": wall,
-        "cpu": cpu,
-        "calls": network.total,
-        "peak": peak,
-        "by_operation": dict(network.calls),
+    baseline, peak = sampler.stop()
+    server = emulator.get("/_bench/stats")
+    calls = Counter(counter.calls)
+    truth = {tuple(t) for t in account["truth"]}
+    found = {(i.resource_type, i.name) for i in section.items}
+    hits = len(found & truth)
+    rates = {limit.operation: rate_overrides.get(limit.operation, limit.per_second) for limit in DOCUMENTED}
+    served = server["calls"]
+    answering = server["service_seconds"]
+    round_trip = {}
+    for operation in calls:
+        seen = counter.signing.get(operation, operation)
+        base = config_latency if operation.startswith("config:Select") else latency
+        round_trip[operation] = base + (answering.get(seen, 0.0) / served[seen] if served.get(seen) else 0.0)
+    terms = floors(calls, round_trip, cpu, workers, server["max_query_pages"], rates)
+    floor_term = max(terms, key=terms.__getitem__)
+    floor = terms[floor_term]
+    throttled = {
+        k.removeprefix("throttled:"): v for k, v in server["calls"].items() if k.startswith("throttled:")
     }
+    via = Counter(i.via or "?" for i in section.items)
+    entry: dict[str, Any] = {
+        "meaning": scenario.meaning,
+        "resources": account["resources"],
+        "resources_using_key": len(truth),
+        "config_recording": scenario.config,
+        "recall": round(hits / len(truth), 4) if truth else 1.0,
+        "precision": round(hits / len(found), 4) if found else 1.0,
+        "complete": section.complete,
+        "budget_seconds": budget,
+        "within_budget": wall <= budget + 1.0,
+        "api_calls": sum(calls.values()),
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "cpu_ms_per_call": round(1000 * cpu / max(1, sum(calls.values())), 2),
+        "peak_memory_mb": peak,
+        "memory_before_mb": baseline,
+        "memory_growth_mb": round(peak - baseline, 1),
+        "floor_seconds": floor,
+        "floor_term": floor_term,
+        "floor_terms": terms,
+        "round_trip_ms": {k: round(1000 * v, 1) for k, v in sorted(round_trip.items()) if calls[k] >= 5},
+        "wall_over_floor": round(wall / floor, 2) if floor else None,
+        "found_via": dict(sorted(via.items())),
+        "index": section.index.model_dump() if section.index else None,
+        "unchecked": [u.model_dump(exclude_none=True) for u in section.unchecked],
+        "unfinished_named": all(
+            u.limit or not u.reason.startswith(("timed out", "rate-limited")) for u in section.unchecked
+        ),
+        "throttled_calls": throttled,
+        "services_called": len({k.split(":")[0] for k in calls}),
+        "config_queries": sum(v for k, v in calls.items() if k.startswith("config:Select")),
+        "max_query_pages": server["max_query_pages"],
+        "missed": sorted(list(x) for x in truth - found)[:10],
+        "unexpected": sorted(list(x) for x in found - truth)[:10],
+        "usage": {
+            "events_examined": section.usage.events_examined if section.usage else 0,
+            "principals": len(section.usage.principals) if section.usage else 0,
+            "note": section.usage.last_usage_note if section.usage else None,
+        },
+        "calls_by_operation": dict(sorted(calls.items())),
+        "first_and_last_call": dict(sorted(counter.times.items(), key=lambda kv: -kv[1][1])[:12]),
+    }
+    return entry
+
+
+# -- the legacy top-level keys (they describe api-5k) ---------------------------------------------
+
+
+def minimum_calls(counts: dict[str, int], using: int) -> int:
+    """The fewest calls the API path needs for this account: each listing's pages at the AWS
+    maximum page size, one describe per resource where the type has no batch form, the batched
+    describes of log groups, the SSM parameters that name the key (filtered on the server), the
+    finders of types not seeded (one call each) and the three evidence calls."""
+    from shared.dependencies import REGISTRY
+
+    pages = {
+        "AWS::SSM::Parameter": math.ceil(using / 50) or 1,
+        "AWS::Logs::LogGroup": math.ceil(counts.get("AWS::Logs::LogGroup", 0) / 1000)
+        + math.ceil(counts.get("AWS::Logs::LogGroup", 0) / 50),
+        "AWS::SQS::Queue": math.ceil(counts.get("AWS::SQS::Queue", 0) / 1000)
+        + counts.get("AWS::SQS::Queue", 0),
+        "AWS::DynamoDB::Table": math.ceil(counts.get("AWS::DynamoDB::Table", 0) / 100)
+        + counts.get("AWS::DynamoDB::Table", 0),
+        "AWS::SNS::Topic": math.ceil(counts.get("AWS::SNS::Topic", 0) / 100)
+        + counts.get("AWS::SNS::Topic", 0),
+        "AWS::S3::Bucket": 1 + counts.get("AWS::S3::Bucket", 0),
+        "AWS::Kinesis::Stream": math.ceil(counts.get("AWS::Kinesis::Stream", 0) / 100)
+        + counts.get("AWS::Kinesis::Stream", 0),
+        "AWS::Backup::BackupVault": 1 + counts.get("AWS::Backup::BackupVault", 0),
+    }
+    page_sizes = {
+        "AWS::EC2::Volume": 1000,
+        "AWS::SecretsManager::Secret": 100,
+        "AWS::Lambda::Function": 50,
+        "AWS::ECR::Repository": 1000,
+        "AWS::EFS::FileSystem": 100,
+        "AWS::RDS::DBInstance": 100,
+        "AWS::RDS::DBCluster": 100,
+        "AWS::CloudTrail::Trail": 10**9,
+    }
+    total = 3
+    for finder in REGISTRY:
+        rtypes = finder.resource_types
+        seeded = [t for t in rtypes if t in counts or t in pages]
+        if not seeded:
+            total += 1
+            continue
+        rtype = seeded[0]
+        if rtype in pages:
+            total += pages[rtype]
+        else:
+            total += max(1, math.ceil(counts.get(rtype, 0) / page_sizes.get(rtype, 100)))
+    return total
+
+
+def legacy(
+    entry: dict[str, Any], account: dict[str, Any], workers: int, latency_ms: float, seeding: float
+) -> dict[str, Any]:
+    from shared.dependencies import REGISTRY
+
+    counts = account["counts"]
+    minimum = minimum_calls(counts, sum(1 for t, _ in account["truth"] if t == "AWS::SSM::Parameter"))
+    calls = entry["api_calls"]
+    latency = latency_ms / 1000
+    return {
+        "resources": entry["resources"],
+        "resources_using_key": entry["resources_using_key"],
+        "resource_types": len({t for f in REGISTRY for t in f.resource_types}),
+        "resource_types_seeded": len(counts),
+        "recall": entry["recall"],
+        "precision": entry["precision"],
+        "complete": entry["complete"],
+        "unexpected": entry["unexpected"],
+        "missed": entry["missed"],
+        "unchecked": entry["unchecked"],
+        "api_calls": calls,
+        "min_api_calls": minimum,
+        "api_calls_ratio": round(calls / minimum, 3),
+        "latency_ms": latency_ms,
+        "rate_limits": "documented (see scenarios.*.floor_terms)",
+        "workers": workers,
+        "wall_seconds": entry["wall_seconds"],
+        "wall_method": "live: moto's server in another process over HTTP on 127.0.0.1, latency added "
+        "by the emulator, X-Ray patching on, the template's worker count",
+        "wall_seconds_live_emulator": entry["wall_seconds"],
+        "replay_misses": None,
+        "client_creation_seconds": None,
+        "sequential_seconds": round(calls * latency, 3),
+        "sequential_method": "estimated: api_calls x latency",
+        "speedup": round(calls * latency / entry["wall_seconds"], 2),
+        "lower_bound_seconds": entry["floor_seconds"],
+        "lower_bound_method": "floor: the largest of scenarios.api-5k.floor_terms, here "
+        f"{entry['floor_term']}",
+        "throughput_bound_seconds": entry["floor_terms"]["throughput"],
+        "cpu_seconds": entry["cpu_seconds"],
+        "cpu_ms_per_call": entry["cpu_ms_per_call"],
+        "cpu_method": "process CPU time of the benchmark client during the discovery (botocore, the engine, "
+        "X-Ray's hooks); the emulator runs in another process",
+        "wall_over_lower_bound": entry["wall_over_floor"],
+        "peak_memory_mb": entry["peak_memory_mb"],
+        "peak_memory_method": "peak resident set of the client process during the run, sampled every 20 ms "
+        "(the emulator is another process); memory_before_mb is where it started",
+        "process_max_rss_mb": entry["peak_memory_mb"],
+        "seeding_seconds": seeding,
+        "calls_by_operation": entry["calls_by_operation"],
+        "seeded": counts,
+    }
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def run_child(name: str, url: str, latency_ms: float, config_latency_ms: float, rates: list[str]) -> int:
+    """One scenario in this (fresh) process: a short warm-up run, as in a warm container, then the
+    timed run. Prints the entry as JSON on the last line."""
+    _lambda_like_environment()
+    os.environ["AWS_ENDPOINT_URL"] = url
+    import boto3
+
+    from shared.aws import ClientFactory
+    from shared.config import Settings
+    from shared.dependencies.clients import xray_patched
+
+    scenario = next(s for s in SCENARIOS if s.name == name)
+    emulator = EmulatorClient(url)
+    settings = Settings.from_env({"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench"})
+    overrides = {k: float(v) for k, _, v in (r.partition("=") for r in (*rates, *scenario.quotas))}
+    accounts = emulator.get("/_bench/accounts")
+    counter = CallCounter()
+    session = boto3.Session(region_name=scenario.region)
+    session.events.register("before-call", counter)
+    session.events.register("before-send", LocalOnly(url))
+    clients = ClientFactory(session)
+    common = (emulator, accounts, counter, clients, settings, template_workers())
+    latencies = (latency_ms / 1000, config_latency_ms / 1000, overrides)
+    run_scenario(scenario, *common, *latencies, budget=WARM_UP_SECONDS)
+    time.sleep(1.0)  # the warm-up's last calls finish before the timed run starts
+    entry = run_scenario(scenario, *common, *latencies)
+    entry["xray_botocore_patched"] = xray_patched()
+    print(json.dumps(entry))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="dependency-discovery benchmark")
-    parser.add_argument("--resources", type=int, default=5000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--config-latency-ms", type=float, default=200.0)
+    parser.add_argument("--only", action="append", default=[], help="run only these scenarios")
     parser.add_argument(
         "--rate-limit",
         action="append",
         default=[],
-        metavar="SERVICE=N",
-        help="calls per second for one service, e.g. dynamodb=10 (repeatable)",
+        metavar="service:Operation=N",
+        help="a raised quota, e.g. logs:DescribeLogGroups=50 (the emulator and discovery both use it)",
     )
-    parser.add_argument("--workers", type=int, default=32, help="discover(max_workers=...)")
-    parser.add_argument("--ours-every", type=int, default=10, help="one resource in N uses the key")
-    parser.add_argument("--skip-sequential", action="store_true", help="do not measure the 1-worker run")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cold-start", action="store_true", help="also measure the cold start (Python 3.13)")
+    parser.add_argument("--run-scenario", help=argparse.SUPPRESS)
+    parser.add_argument("--emulator-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run_scenario:
+        return run_child(
+            args.run_scenario, args.emulator_url, args.latency_ms, args.config_latency_ms, args.rate_limit
+        )
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "LOG_LEVEL": "ERROR",
-    }.items():
-        os.environ.setdefault(name, value)
-    import boto3
-    from moto import mock_aws
+    selected = [s for s in SCENARIOS if not args.only or s.name in args.only]
+    regions = {s.region: s.size for s in selected}
+    started = time.perf_counter()
+    print(f"seeding {sum(regions.values())} resources in the emulator ...", file=sys.stderr)
+    emulator = Emulator(regions, args.latency_ms, args.config_latency_ms, args.rate_limit)
+    results: dict[str, Any] = {}
+    try:
+        accounts = emulator.get("/_bench/accounts")
+        for scenario in selected:
+            command = [
+                sys.executable,
+                "-m",
+                "bench.discovery",
+                "--run-scenario",
+                scenario.name,
+                "--emulator-url",
+                emulator.url,
+                "--latency-ms",
+                str(args.latency_ms),
+                "--config-latency-ms",
+                str(args.config_latency_ms),
+                *(x for rate in args.rate_limit for x in ("--rate-limit", rate)),
+            ]
+            env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"}
+            child = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+            if child.returncode != 0:
+                sys.stderr.write(child.stderr[-4000:])
+                raise SystemExit(f"{scenario.name}: the benchmark client failed")
+            results[scenario.name] = json.loads(child.stdout.strip().splitlines()[-1])
+            entry = results[scenario.name]
+            print(
+                f"{scenario.name}: {entry['wall_seconds']:.2f} s, complete={entry['complete']}",
+                file=sys.stderr,
+            )
+    finally:
+        emulator.stop()
+    for small, large in (
+        ("config-5k", "api-5k"),
+        ("config-50k", "api-50k"),
+        ("config-50k-logs-quota", "api-50k"),
+    ):
+        if small in results and large in results:
+            results[small]["speedup_vs_api"] = round(
+                results[large]["wall_seconds"] / results[small]["wall_seconds"], 2
+            )
 
-    from shared.aws import ClientFactory
-    from shared.dependencies import REGISTRY
-    from shared.keyref import KeyIdentity
+    from shared.config import Settings
 
-    rates = {}
-    for spec in args.rate_limit:
-        service, _, value = spec.partition("=")
-        rates[service] = float(value)
-    network = Network(latency=args.latency_ms / 1000, rate_limits=rates)
-
-    with mock_aws():
-        session = boto3.Session(region_name=REGION)
-        kms = session.client("kms")
-        ours = kms.create_key(Description="bench: the key being disabled")["KeyMetadata"]
-        kms.create_alias(AliasName="alias/bench-data", TargetKeyId=ours["KeyId"])
-        others = [kms.create_key(Description=f"bench: other {i}")["KeyMetadata"]["Arn"] for i in range(3)]
-        keys = Keys(ours["Arn"], ours["KeyId"], "alias/bench-data", others)
-        t0 = time.perf_counter()
-        counts, truth = seed(session, keys, args.resources, args.ours_every, random.Random(args.seed))
-        seeding = time.perf_counter() - t0
-        print(f"seeded {sum(counts.values())} resources in {seeding:.1f}s", file=sys.stderr)
-
-        session.events.register("before-call", network.before_call)
-        replay = Replay()
-        session.events.register_first("before-send", replay.before_send)
-        session.events.register("after-call", replay.after_call)
-        identity = KeyIdentity(key_arn=ours["Arn"], aliases=frozenset({"alias/bench-data"}))
-
-        # Warm-up and recording: moto backends, clients, the emulator's answers. The clients are kept,
-        # as a warm Lambda container keeps its ClientFactory; a cold start builds them first.
-        clients = ClientFactory(session)
-        started = time.perf_counter()
-        for service in sorted({f.service for f in REGISTRY} | {"kms", "cloudtrail"}):
-            clients.client(service, REGION)
-        client_seconds = time.perf_counter() - started
-        live = run_once(clients, network, identity, args.workers)
-        replay.recording = False
-        from moto.core.models import botocore_stubber
-
-        botocore_stubber.enabled = False  # replayed answers only; misses are answered by Replay itself
-        traced = run_once(clients, network, identity, args.workers, traced=True)
-        timed = run_once(clients, network, identity, args.workers)
-        sequential = None if args.skip_sequential else run_once(clients, network, identity, 1)
-
-    section = timed["section"]
-    found = {(i.resource_type, i.name) for i in section.items}
-    true_positive = len(found & truth)
-    unexpected = sorted(found - truth)
-    missed = sorted(truth - found)
-    min_calls, chain = minimum_calls(counts)
-    latency = args.latency_ms / 1000
-    lower_bound = max(chain * latency, 1e-9)
-    sequential_seconds = sequential["wall"] if sequential else timed["calls"] * latency
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {
-        "resources": sum(counts.values()),
-        "resources_using_key": len(truth),
-        "resource_types": len({t for f in REGISTRY for t in f.resource_types}),
-        "resource_types_seeded": len(counts),
-        "recall": round(true_positive / len(truth), 4) if truth else 1.0,
-        "precision": round(true_positive / len(found), 4) if found else 1.0,
-        "complete": section.complete,
-        "unexpected": [list(x) for x in unexpected[:20]],
-        "missed": [list(x) for x in missed[:20]],
-        "unchecked": [u.model_dump() for u in section.unchecked],
-        "api_calls": timed["calls"],
-        "min_api_calls": min_calls,
-        "api_calls_ratio": round(timed["calls"] / min_calls, 3),
+    settings = Settings.from_env({"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench"})
+    workers = template_workers()
+    document: dict[str, Any] = {}
+    if "api-5k" in results:
+        document.update(
+            legacy(
+                results["api-5k"], accounts["us-east-2"], workers, args.latency_ms, emulator.seeding_seconds
+            )
+        )
+    document["conditions"] = {
         "latency_ms": args.latency_ms,
-        "rate_limits": rates,
-        "workers": args.workers,
-        "wall_seconds": round(timed["wall"], 3),
-        "wall_method": "replayed emulator answers (botocore still builds and parses every call) + injected "
-        "latency; see wall_seconds_live_emulator for the same run answered live by moto",
-        "wall_seconds_live_emulator": round(live["wall"], 3),
-        "replay_misses": replay.misses,
-        "client_creation_seconds": round(client_seconds, 3),
-        "sequential_seconds": round(sequential_seconds, 3),
-        "sequential_method": "measured: the same discovery with max_workers=1"
-        if sequential
-        else "estimated: api_calls x latency",
-        "speedup": round(sequential_seconds / timed["wall"], 2),
-        "lower_bound_seconds": round(lower_bound, 3),
-        "lower_bound_method": "longest chain of dependent calls (pages of one listing, then one describe) "
-        "x latency",
-        "throughput_bound_seconds": round(timed["calls"] * latency / args.workers, 3),
-        "cpu_seconds": round(timed["cpu"], 3),
-        "cpu_ms_per_call": round(1000 * timed["cpu"] / max(1, timed["calls"]), 2),
-        "cpu_method": "process CPU time during the timed discovery: botocore building and parsing calls, "
-        "the engine, the replay; one interpreter lock makes this a floor on wall time",
-        "wall_over_lower_bound": round(timed["wall"] / lower_bound, 2),
-        "peak_memory_mb": round(traced["peak"] / 2**20, 1),
-        "peak_memory_method": "tracemalloc peak during one discovery (allocations by discovery and botocore)",
-        "process_max_rss_mb": round(rss_mb, 1),
-        "seeding_seconds": round(seeding, 1),
-        "calls_by_operation": dict(sorted(timed["by_operation"].items())),
-        "seeded": dict(sorted(counts.items())),
+        "config_query_latency_ms": args.config_latency_ms,
+        "workers": workers,
+        "workers_from": "template.yaml DISCOVERY_MAX_WORKERS",
+        "budget_seconds": settings.discovery_max_seconds,
+        "usage_budget_seconds": settings.usage_lookup_seconds,
+        "xray_botocore_patched": all(e.get("xray_botocore_patched") for e in results.values()),
+        "rate_limit_overrides": args.rate_limit,
+        "usable_cores": USABLE_CORES,
+        "process": "each scenario in a fresh client process: a warm-up run of "
+        f"{WARM_UP_SECONDS:g} s (models loaded, clients built, as in a warm container), then the timed run",
+        "machine": f"{os.cpu_count()} cores shared with other jobs; load average at the end "
+        f"{os.getloadavg()[0]:.1f}",
+        "emulator_seeding_seconds": emulator.seeding_seconds,
+        "bench_seconds": round(time.perf_counter() - started, 1),
     }
+    if args.cold_start:
+        from bench.coldstart import measure
+
+        document["cold_start"] = measure()
+    document["scenarios"] = results
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    rows = [
-        ("resources (using the key)", f"{result['resources']} ({result['resources_using_key']})"),
-        (
-            "resource types covered / seeded",
-            f"{result['resource_types']} / {result['resource_types_seeded']}",
-        ),
-        ("recall / precision", f"{result['recall']:.2%} / {result['precision']:.2%}"),
-        ("complete", str(result["complete"])),
-        ("API calls (minimum)", f"{result['api_calls']} ({result['min_api_calls']})"),
-        (
-            "wall seconds (live moto)",
-            f"{result['wall_seconds']:.2f} ({result['wall_seconds_live_emulator']:.2f})",
-        ),
-        ("sequential seconds", f"{result['sequential_seconds']:.2f} ({result['sequential_method']})"),
-        ("speedup", f"{result['speedup']:.1f}x"),
-        (
-            "lower bound seconds",
-            f"{result['lower_bound_seconds']:.2f} (wall = {result['wall_over_lower_bound']}x)",
-        ),
-        ("throughput bound seconds", f"{result['throughput_bound_seconds']:.2f}"),
-        ("CPU seconds (ms per call)", f"{result['cpu_seconds']:.2f} ({result['cpu_ms_per_call']})"),
-        ("peak memory MB (process RSS)", f"{result['peak_memory_mb']} ({result['process_max_rss_mb']})"),
-    ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+    args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print_table(results)
     print(f"written to {args.output}")
     return 0
+
+
+def print_table(results: dict[str, Any]) -> None:
+    columns = (
+        ("scenario", lambda n, e: n),
+        ("resources", lambda n, e: f"{e['resources']:,}"),
+        ("recall", lambda n, e: f"{e['recall']:.2f}"),
+        ("precision", lambda n, e: f"{e['precision']:.2f}"),
+        ("complete", lambda n, e: "yes" if e["complete"] else "no"),
+        ("calls", lambda n, e: f"{e['api_calls']:,}"),
+        ("wall s", lambda n, e: f"{e['wall_seconds']:.2f}"),
+        ("cpu s", lambda n, e: f"{e['cpu_seconds']:.2f}"),
+        ("mem MB", lambda n, e: f"{e['peak_memory_mb']:.0f}"),
+        ("floor s", lambda n, e: f"{e['floor_seconds']:.2f}"),
+        ("floor term", lambda n, e: e["floor_term"]),
+        ("wall/floor", lambda n, e: f"{e['wall_over_floor']:.2f}"),
+        ("vs api", lambda n, e: f"{e['speedup_vs_api']:.1f}x" if "speedup_vs_api" in e else ""),
+    )
+    rows = [[label for label, _ in columns]] + [[fmt(n, e) for _, fmt in columns] for n, e in results.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    for number, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+    for name, entry in results.items():
+        for unchecked in entry["unchecked"]:
+            print(f"  {name}: {unchecked['finder']}: {unchecked['reason']}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ ENV_FIELDS: dict[str, str] = {
     "PUBLISH_RESERVE_SECONDS": "publish_reserve_seconds",
     "DISCOVERY_MAX_WORKERS": "discovery_max_workers",
     "USAGE_LOOKBACK_DAYS": "usage_lookback_days",
+    "USAGE_LOOKUP_SECONDS": "usage_lookup_seconds",
+    "DISCOVERY_CONFIG_INDEX": "discovery_config_index",
+    "DISCOVERY_CONFIG_AGGREGATOR": "discovery_config_aggregator",
+    "DISCOVERY_RATE_LIMITS": "discovery_rate_limits",
     "FUNCTION_ROLE_ARN": "function_role_arn",
     "GUARD_KEY_ARNS": "guard_key_arns",
     "HEALTH_TOPIC_ARN": "health_topic_arn",
@@ -86,6 +90,14 @@ class Settings(BaseModel):
     publish_reserve_seconds: float = Field(default=8.0, ge=1, le=120)
     discovery_max_workers: int = Field(default=16, ge=1, le=64)
     usage_lookback_days: int = Field(default=7, ge=0, le=90)
+    # CloudTrail usage evidence gets its own small budget inside the discovery budget.
+    usage_lookup_seconds: float = Field(default=5.0, gt=0, le=60)
+    # AWS Config as the discovery index, where the recorder records a type continuously.
+    discovery_config_index: bool = True
+    # "auto": an organization aggregator covering the Region, if one can be queried; "none"; a name.
+    discovery_config_aggregator: str = Field(default="auto", pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    # Raised quotas, e.g. "logs:DescribeLogGroups=20"; documented rates apply otherwise.
+    discovery_rate_limits: str = ""
     function_role_arn: str | None = None
     # Every KMS key the stack itself depends on (its alert and health topics' keys): an event on
     # one of them is critical and is remediated whatever the mode and scope say.
@@ -121,6 +133,21 @@ class Settings(BaseModel):
     def is_guard_key(self, key_arn: str | None) -> bool:
         """Whether ``key_arn`` (a resolved key ARN) is one of the stack's own keys."""
         return key_arn is not None and key_arn in self.guard_key_arns
+
+    @field_validator("discovery_rate_limits")
+    @classmethod
+    def _rates_parse(cls, value: str) -> str:
+        from shared.dependencies.limits import parse_overrides
+
+        parse_overrides(value)
+        return value
+
+    @property
+    def rate_limits(self) -> dict[str, float]:
+        """``discovery_rate_limits`` as operation -> calls a second."""
+        from shared.dependencies.limits import parse_overrides
+
+        return parse_overrides(self.discovery_rate_limits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -101,12 +101,52 @@ class DependencyItem(_Doc):
     name: str
     region: str
     evidence: str
+    via: Literal["config", "api"] | None = Field(
+        default=None,
+        description="how it was found: 'config' from the AWS Config index, 'api' from the service's own API",
+    )
+    captured_at: str | None = Field(
+        default=None,
+        description="via 'config': when AWS Config captured the configuration it was found in (ISO 8601)",
+    )
 
 
 class UncheckedFinder(_Doc):
     finder: str
     reason: str
     region: str | None = None
+    limit: str | None = Field(
+        default=None,
+        description="the limit that stopped it, e.g. 'kinesis:DescribeStreamSummary, 20 calls a second'",
+    )
+    checked: int | None = Field(default=None, description="resources checked before it stopped")
+    listed: int | None = Field(default=None, description="resources listed (of which 'checked' were checked)")
+
+
+class IndexFallback(_Doc):
+    resource_type: str
+    reason: str
+
+
+class IndexSection(_Doc):
+    """How far the AWS Config index was used, and how old its answer may be."""
+
+    source: Literal["aws-config"] = "aws-config"
+    used: bool = Field(description="whether any resource type was answered from the index")
+    aggregator: str | None = Field(default=None, description="organization aggregator queried, if any")
+    recording: str | None = Field(default=None, description="recording frequency: continuous, daily, mixed")
+    resource_types: list[str] = Field(
+        default_factory=list, description="resource types answered from the index (their API finders skipped)"
+    )
+    fallback: list[IndexFallback] = Field(
+        default_factory=list,
+        description="indexable resource types searched through their APIs instead, and why",
+    )
+    queries: int = 0
+    oldest_capture: str | None = Field(
+        default=None, description="capture time of the oldest configuration item found (ISO 8601)"
+    )
+    note: str | None = Field(default=None, description="freshness: what the index may not show yet")
 
 
 class GrantItem(_Doc):
@@ -150,6 +190,7 @@ class DependenciesSection(_Doc):
     grants_omitted: int = Field(default=0, description="grants left out of the list (size limit)")
     usage: UsageEvidence | None = None
     elapsed_seconds: float | None = None
+    index: IndexSection | None = None
 
 
 class RemediationSection(_Doc):

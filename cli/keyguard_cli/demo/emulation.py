@@ -133,6 +133,20 @@ def _last_usage(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _list_log_groups(params: dict[str, Any]) -> dict[str, Any]:
+    """ListLogGroups (not in moto): the same groups moto's DescribeLogGroups holds, in its shape."""
+    import boto3
+
+    logs = boto3.client("logs", region_name=params.get("_region") or "us-east-1")
+    groups = [g for page in logs.get_paginator("describe_log_groups").paginate() for g in page["logGroups"]]
+    return {
+        "logGroups": [
+            {"logGroupName": g["logGroupName"], "logGroupArn": g.get("logGroupArn") or g["arn"].rstrip(":*")}
+            for g in groups
+        ]
+    }
+
+
 @dataclass(frozen=True)
 class Missing:
     """An API moto does not implement, and what to answer in its place."""
@@ -148,6 +162,7 @@ class Missing:
 MOTO_LACKS: dict[tuple[str, str], Missing] = {
     ("kms", "GetKeyLastUsage"): Missing({}, _last_usage),
     ("cloudtrail", "LookupEvents"): Missing({"Events": []}, _lookup_events),
+    ("logs", "ListLogGroups"): Missing({"logGroups": []}, _list_log_groups),
     ("ec2", "GetEbsDefaultKmsKeyId"): Missing({"KmsKeyId": "alias/aws/ebs"}),
     ("elasticache", "DescribeServerlessCaches"): Missing({"ServerlessCaches": []}),
     ("emr", "ListSecurityConfigurations"): Missing({"SecurityConfigurations": []}),
@@ -173,7 +188,7 @@ def _answer(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse,
     missing = MOTO_LACKS.get((model.service_model.service_name, model.name))
     if missing is None:
         return None  # moto answers
-    parsed = missing.answer(context.get("emulation_params") or {})
+    parsed = missing.answer({**(context.get("emulation_params") or {}), "_region": context.get("client_region")})
     parsed.setdefault("ResponseMetadata", {"HTTPStatusCode": 200, "RequestId": "emulated"})
     return AWSResponse("https://emulated.invalid/", 200, HTTPHeaders(), None), parsed
 

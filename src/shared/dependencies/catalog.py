@@ -4,13 +4,24 @@ Tiers order the alert, most critical first: 0 databases and data stores, 1 volum
 systems, 2 secrets and configuration that workloads decrypt at start-up, 3 buckets, 4 the rest
 (backups, snapshots, logs, queues, pipelines). Page sizes are each API's maximum, to keep the
 number of calls down.
+
+``config=`` says how AWS Config records the type, as the advanced-query schema spells its
+properties (awslabs/aws-config-resource-schema, ``config/properties/resource-types``); 29 of the
+catalogued types have a recorded key field. ``missing`` marks types whose Config item lacks a key
+reference the finder reads: those stay on their API finder.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from shared.dependencies.table import GONE_CODES, Step, TableFinder, json_fields
+from shared.dependencies.limits import (
+    KINESIS_DESCRIBE_STREAM_SUMMARY,
+    KINESIS_LIST_STREAMS,
+    LOGS_DESCRIBE_LOG_GROUPS,
+)
+from shared.dependencies.table import GONE_CODES, ConfigRecord, Step, TableFinder, json_fields
 
 DATABASES, VOLUMES, SECRETS, BUCKETS, OTHER = range(5)
 
@@ -18,6 +29,16 @@ DATABASES, VOLUMES, SECRETS, BUCKETS, OTHER = range(5)
 def _rds_service(item: dict[str, Any]) -> str:
     engine = str(item.get("Engine") or "")
     return engine if engine in ("docdb", "neptune") else "rds"
+
+
+def _secure_strings_naming(forms: Sequence[str]) -> dict[str, Any]:
+    """SSM filters on the key server-side: ``KeyId`` is a valid ``DescribeParameters`` filter with
+    ``Equals`` (ParameterStringFilter, at most 50 values). Parameters store the key as it was given,
+    so every form is asked for."""
+    filters: list[dict[str, Any]] = [{"Key": "Type", "Values": ["SecureString"]}]
+    if 0 < len(forms) <= 50:
+        filters.append({"Key": "KeyId", "Option": "Equals", "Values": list(forms)})
+    return {"ParameterFilters": filters}
 
 
 def _token_pagination(
@@ -47,6 +68,13 @@ _S3 = TableFinder(
                 "ServerSideEncryptionConfiguration.Rules[].ApplyServerSideEncryptionByDefault.KMSMasterKeyID",
             ),
             resource_type="AWS::S3::Bucket",
+            config=ConfigRecord(
+                "AWS::S3::Bucket",
+                (
+                    "supplementaryConfiguration.ServerSideEncryptionConfiguration.rules."
+                    "applyServerSideEncryptionByDefault.kmsMasterKeyID",
+                ),
+            ),
             name_field="parent.Name",
             arn_format="arn:aws:s3:::{id}",
         ),
@@ -65,6 +93,7 @@ _EC2 = (
             params={"Filters": [{"Name": "encrypted", "Values": ["true"]}]},
             key_fields=("KmsKeyId",),
             resource_type="AWS::EC2::Volume",
+            config=ConfigRecord("AWS::EC2::Volume", ("configuration.kmsKeyId",), name="resourceId"),
             name_field="VolumeId",
             arn_format="arn:aws:ec2:{region}:{account}:volume/{id}",
         ),
@@ -112,6 +141,11 @@ _EC2 = (
                 items="LaunchTemplateVersions",
                 key_fields=("LaunchTemplateData.BlockDeviceMappings[].Ebs.KmsKeyId",),
                 resource_type="AWS::EC2::LaunchTemplate",
+                config=ConfigRecord(
+                    "AWS::EC2::LaunchTemplate",
+                    ("configuration.LaunchTemplateData.BlockDeviceMappings.Ebs.KmsKeyId",),
+                    missing="the keys of both the latest and the default version (one version per item)",
+                ),
                 name_field="LaunchTemplateName",
                 id_field="LaunchTemplateId",
                 arn_format="arn:aws:ec2:{region}:{account}:launch-template/{id}",
@@ -133,6 +167,11 @@ _RDS = (
             page_size=100,
             key_fields=("KmsKeyId", "PerformanceInsightsKMSKeyId", "MasterUserSecret.KmsKeyId"),
             resource_type="AWS::RDS::DBInstance",
+            config=ConfigRecord(
+                "AWS::RDS::DBInstance",
+                ("configuration.kmsKeyId", "configuration.performanceInsightsKMSKeyId"),
+                missing="MasterUserSecret.KmsKeyId",
+            ),
             name_field="DBInstanceIdentifier",
             arn_field="DBInstanceArn",
         ),
@@ -155,6 +194,11 @@ _RDS = (
                 "ActivityStreamKmsKeyId",
             ),
             resource_type="AWS::RDS::DBCluster",
+            config=ConfigRecord(
+                "AWS::RDS::DBCluster",
+                ("configuration.kmsKeyId", "configuration.activityStreamKmsKeyId"),
+                missing="PerformanceInsightsKMSKeyId, MasterUserSecret.KmsKeyId",
+            ),
             name_field="DBClusterIdentifier",
             arn_field="DBClusterArn",
         ),
@@ -168,6 +212,7 @@ _RDS = (
             page_size=100,
             key_fields=("KmsKeyId",),
             resource_type="AWS::RDS::DBSnapshot",
+            config=ConfigRecord("AWS::RDS::DBSnapshot", ("configuration.kmsKeyId",)),
             name_field="DBSnapshotIdentifier",
             arn_field="DBSnapshotArn",
         ),
@@ -181,6 +226,7 @@ _RDS = (
             page_size=100,
             key_fields=("KmsKeyId",),
             resource_type="AWS::RDS::DBClusterSnapshot",
+            config=ConfigRecord("AWS::RDS::DBClusterSnapshot", ("configuration.kmsKeyId",)),
             name_field="DBClusterSnapshotIdentifier",
             arn_field="DBClusterSnapshotArn",
         ),
@@ -217,6 +263,9 @@ _DYNAMODB = (
                 items="Table",
                 key_fields=("SSEDescription.KMSMasterKeyArn",),
                 resource_type="AWS::DynamoDB::Table",
+                config=ConfigRecord(
+                    "AWS::DynamoDB::Table", ("configuration.ssedescription.kmsmasterKeyArn",)
+                ),
                 name_field="TableName",
                 arn_field="TableArn",
             ),
@@ -255,6 +304,7 @@ _SECRETS_AND_CONFIG = (
             page_size=100,
             key_fields=("KmsKeyId",),
             resource_type="AWS::SecretsManager::Secret",
+            config=ConfigRecord("AWS::SecretsManager::Secret", ("configuration.KMSKeyId",)),
             name_field="Name",
             arn_field="ARN",
         ),
@@ -267,7 +317,7 @@ _SECRETS_AND_CONFIG = (
             "DescribeParameters",
             items="Parameters",
             page_size=50,
-            params={"ParameterFilters": [{"Key": "Type", "Values": ["SecureString"]}]},
+            key_params=_secure_strings_naming,
             key_fields=("KeyId",),
             resource_type="AWS::SSM::Parameter",
             name_field="Name",
@@ -285,6 +335,7 @@ _SECRETS_AND_CONFIG = (
             page_size=50,
             key_fields=("KMSKeyArn",),
             resource_type="AWS::Lambda::Function",
+            config=ConfigRecord("AWS::Lambda::Function", ("configuration.kmskeyArn",)),
             name_field="FunctionName",
             arn_field="FunctionArn",
         ),
@@ -305,6 +356,13 @@ _SECRETS_AND_CONFIG = (
                 items="cluster",
                 key_fields=("encryptionConfig[].provider.keyArn",),
                 resource_type="AWS::EKS::Cluster",
+                config=ConfigRecord(
+                    "AWS::EKS::Cluster",
+                    (
+                        "configuration.EncryptionConfig.Provider.KeyArn",
+                        "configuration.EncryptionConfigKeyArn",
+                    ),
+                ),
                 name_field="name",
                 arn_field="arn",
             ),
@@ -323,6 +381,7 @@ _DATA_STORES = (
             page_size=100,
             key_fields=("KmsKeyId",),
             resource_type="AWS::Redshift::Cluster",
+            config=ConfigRecord("AWS::Redshift::Cluster", ("configuration.kmsKeyId",)),
             name_field="ClusterIdentifier",
             arn_format="arn:aws:redshift:{region}:{account}:cluster:{id}",
         ),
@@ -399,6 +458,11 @@ _DATA_STORES = (
                 items="DomainStatusList",
                 key_fields=("EncryptionAtRestOptions.KmsKeyId",),
                 resource_type="AWS::OpenSearchService::Domain",
+                config=ConfigRecord(
+                    "AWS::OpenSearch::Domain",
+                    ("configuration.EncryptionAtRestOptions.KmsKeyId",),
+                    missing="Elasticsearch-engine domains (recorded as AWS::Elasticsearch::Domain)",
+                ),
                 name_field="DomainName",
                 arn_field="ARN",
             ),
@@ -437,6 +501,9 @@ _DATA_STORES = (
             page_size=100,
             key_fields=("Provisioned.EncryptionInfo.EncryptionAtRest.DataVolumeKMSKeyId",),
             resource_type="AWS::MSK::Cluster",
+            config=ConfigRecord(
+                "AWS::MSK::Cluster", ("configuration.EncryptionInfo.EncryptionAtRest.DataVolumeKMSKeyId",)
+            ),
             name_field="ClusterName",
             arn_field="ClusterArn",
         ),
@@ -499,6 +566,7 @@ _FILE_SYSTEMS = (
             page_size=100,
             key_fields=("KmsKeyId",),
             resource_type="AWS::EFS::FileSystem",
+            config=ConfigRecord("AWS::EFS::FileSystem", ("configuration.KmsKeyId",), name="resourceId"),
             name_field="FileSystemId",
             arn_field="FileSystemArn",
         ),
@@ -539,6 +607,9 @@ _FILE_SYSTEMS = (
             page_size=25,
             key_fields=("VolumeEncryptionKey",),
             resource_type="AWS::WorkSpaces::Workspace",
+            config=ConfigRecord(
+                "AWS::WorkSpaces::Workspace", ("configuration.VolumeEncryptionKey",), name="resourceId"
+            ),
             name_field="WorkspaceId",
             arn_format="arn:aws:workspaces:{region}:{account}:workspace/{id}",
         ),
@@ -562,6 +633,7 @@ _STREAMS_AND_MESSAGING = (
                 ignore_errors=GONE_CODES | {"AWS.SimpleQueueService.NonExistentQueue"},
                 key_fields=("KmsMasterKeyId",),
                 resource_type="AWS::SQS::Queue",
+                config=ConfigRecord("AWS::SQS::Queue", ("configuration.KmsMasterKeyId",)),
                 name_field="parent.@",
                 name_split="/",
                 arn_field="QueueArn",
@@ -581,6 +653,7 @@ _STREAMS_AND_MESSAGING = (
                 items="Attributes",
                 key_fields=("KmsMasterKeyId",),
                 resource_type="AWS::SNS::Topic",
+                config=ConfigRecord("AWS::SNS::Topic", ("configuration.KmsMasterKeyId",)),
                 name_field="TopicArn",
                 name_split=":",
                 arn_field="TopicArn",
@@ -593,14 +666,17 @@ _STREAMS_AND_MESSAGING = (
         step=Step(
             "ListStreams",
             items="StreamSummaries",
-            page_size=10000,
+            page_size=100,  # "If you specify a value greater than 100, at most 100 results are returned."
+            rate_limit=KINESIS_LIST_STREAMS,
             then=Step(
                 "DescribeStreamSummary",
                 args={"StreamARN": "StreamARN"},
                 paginated=False,
                 items="StreamDescriptionSummary",
                 key_fields=("KeyId",),
+                rate_limit=KINESIS_DESCRIBE_STREAM_SUMMARY,
                 resource_type="AWS::Kinesis::Stream",
+                config=ConfigRecord("AWS::Kinesis::Stream", ("configuration.StreamEncryption.KeyId",)),
                 name_field="StreamName",
                 arn_field="StreamARN",
             ),
@@ -643,6 +719,7 @@ _STREAMS_AND_MESSAGING = (
             page_size=10000,
             key_fields=("KmsKeyId",),
             resource_type="AWS::KinesisVideo::Stream",
+            config=ConfigRecord("AWS::KinesisVideo::Stream", ("configuration.KmsKeyId",)),
             name_field="StreamName",
             arn_field="StreamARN",
         ),
@@ -660,6 +737,7 @@ _STREAMS_AND_MESSAGING = (
                 paginated=False,
                 key_fields=("EncryptionOptions.KmsKeyId",),
                 resource_type="AWS::AmazonMQ::Broker",
+                config=ConfigRecord("AWS::AmazonMQ::Broker", ("configuration.EncryptionOptions.KmsKeyId",)),
                 name_field="BrokerName",
                 arn_field="BrokerArn",
             ),
@@ -668,14 +746,25 @@ _STREAMS_AND_MESSAGING = (
     TableFinder(
         name="logs-log-groups",
         service="logs",
+        notes="listed 1,000 a page, described 50 at a time (AWS Config has no key field for log groups)",
         step=Step(
-            "DescribeLogGroups",
+            "ListLogGroups",
             items="logGroups",
-            page_size=50,
-            key_fields=("kmsKeyId",),
-            resource_type="AWS::Logs::LogGroup",
-            name_field="logGroupName",
-            arn_field="logGroupArn || arn",
+            pagination=_token_pagination("logGroups", "limit", "nextToken"),
+            page_size=1000,
+            then=Step(
+                "DescribeLogGroups",
+                # Outside a monitoring account, logGroupIdentifiers takes names, not ARNs.
+                args={"logGroupIdentifiers": "logGroupName"},
+                batch=50,
+                paginated=False,
+                items="logGroups",
+                rate_limit=LOGS_DESCRIBE_LOG_GROUPS,
+                key_fields=("kmsKeyId",),
+                resource_type="AWS::Logs::LogGroup",
+                name_field="logGroupName",
+                arn_field="logGroupArn || arn",
+            ),
         ),
     ),
 )
@@ -691,6 +780,7 @@ _BACKUP_AND_AUDIT = (
             page_size=1000,
             key_fields=("EncryptionKeyArn",),
             resource_type="AWS::Backup::BackupVault",
+            config=ConfigRecord("AWS::Backup::BackupVault", ("configuration.EncryptionKeyArn",)),
             name_field="BackupVaultName",
             arn_field="BackupVaultArn",
             then=Step(
@@ -700,6 +790,12 @@ _BACKUP_AND_AUDIT = (
                 page_size=1000,
                 key_fields=("EncryptionKeyArn",),
                 resource_type="AWS::Backup::RecoveryPoint",
+                config=ConfigRecord(
+                    "AWS::Backup::RecoveryPoint",
+                    ("configuration.EncryptionKeyArn",),
+                    name="arn",
+                    name_split=":",
+                ),
                 name_field="RecoveryPointArn",
                 name_split=":",
                 arn_field="RecoveryPointArn",
@@ -716,6 +812,7 @@ _BACKUP_AND_AUDIT = (
             params={"includeShadowTrails": False},
             key_fields=("KmsKeyId",),
             resource_type="AWS::CloudTrail::Trail",
+            config=ConfigRecord("AWS::CloudTrail::Trail", ("configuration.kmsKeyId",)),
             name_field="Name",
             arn_field="TrailARN",
         ),
@@ -741,6 +838,9 @@ _BACKUP_AND_AUDIT = (
             paginated=False,
             key_fields=("KeyId",),
             resource_type="AWS::XRay::EncryptionConfig",
+            config=ConfigRecord(
+                "AWS::XRay::EncryptionConfig", ("configuration.keyId",), name="'X-Ray encryption'"
+            ),
             name_field="'X-Ray encryption'",
         ),
     ),
@@ -774,6 +874,7 @@ _BUILD_AND_ANALYTICS = (
                 items="projects",
                 key_fields=("encryptionKey",),
                 resource_type="AWS::CodeBuild::Project",
+                config=ConfigRecord("AWS::CodeBuild::Project", ("configuration.encryptionKey",)),
                 name_field="name",
                 arn_field="arn",
             ),
@@ -829,6 +930,13 @@ _BUILD_AND_ANALYTICS = (
                     "Configuration.CustomerContentEncryptionConfiguration.KmsKey",
                 ),
                 resource_type="AWS::Athena::WorkGroup",
+                config=ConfigRecord(
+                    "AWS::Athena::WorkGroup",
+                    (
+                        "configuration.WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration.KmsKey",
+                    ),
+                    missing="CustomerContentEncryptionConfiguration.KmsKey",
+                ),
                 name_field="Name",
                 arn_format="arn:aws:athena:{region}:{account}:workgroup/{id}",
             ),
@@ -899,6 +1007,7 @@ _BUILD_AND_ANALYTICS = (
                 paginated=False,
                 key_fields=("KmsKeyId",),
                 resource_type="AWS::SageMaker::NotebookInstance",
+                config=ConfigRecord("AWS::SageMaker::NotebookInstance", ("configuration.KmsKeyId",)),
                 name_field="NotebookInstanceName",
                 arn_field="NotebookInstanceArn",
             ),
@@ -913,6 +1022,7 @@ _BUILD_AND_ANALYTICS = (
             page_size=100,
             key_fields=("KmsKeyId",),
             resource_type="AWS::DMS::ReplicationInstance",
+            config=ConfigRecord("AWS::DMS::ReplicationInstance", ("configuration.KmsKeyId",)),
             name_field="ReplicationInstanceIdentifier",
             arn_field="ReplicationInstanceArn",
         ),

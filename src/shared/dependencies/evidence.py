@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.dependencies.base import FinderContext
+from shared.dependencies.base import DeadlineExceeded, FinderContext
+from shared.dependencies.limits import CLOUDTRAIL_LOOKUP_EVENTS
 from shared.document import GrantItem, UsageEvidence, UsagePrincipal
 
 # Encryption-context keys that name the resource a service grant is for, most specific first.
@@ -189,6 +190,15 @@ class EventsTruncated:
     limit: int
 
 
+@dataclass(frozen=True)
+class EventsCutShort:
+    """The CloudTrail lookup ran out of its time: what it read is kept, the principals are a sample."""
+
+    region: str
+    seconds: float
+    examined: int
+
+
 def trail_event(event: dict[str, Any]) -> TrailEvent | None:
     """One LookupEvents record → a ``TrailEvent``; ``None`` for non-cryptographic calls."""
     name = event.get("EventName")
@@ -225,11 +235,19 @@ def trail_event(event: dict[str, Any]) -> TrailEvent | None:
 
 @dataclass(frozen=True)
 class CloudTrailUsageFinder:
-    """CloudTrail ``LookupEvents`` for the key over the last ``lookback_days``."""
+    """CloudTrail ``LookupEvents`` for the key over the last ``lookback_days``.
+
+    Usage evidence is not on the critical path: the lookup has its own small budget
+    (``budget_seconds``, within the discovery deadline), its pages are paced within LookupEvents'
+    documented 2 calls a second, and when its time runs out it stops and keeps what it read (each
+    page's events are handed to the engine as they arrive). A busy key's history is therefore a
+    sample, and the alert says so; the resource search never waits for it.
+    """
 
     lookback_days: int = 7
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     max_events: int = 5000
+    budget_seconds: float | None = 5.0
     name: str = "cloudtrail-key-usage"
     service: str = "cloudtrail"
     actions: tuple[str, ...] = ("cloudtrail:LookupEvents",)
@@ -238,30 +256,40 @@ class CloudTrailUsageFinder:
     def applies_to(self, region: str) -> bool:
         return True
 
-    def find(self, ctx: FinderContext) -> Iterator[TrailEvent | EventsExamined | EventsTruncated]:
+    def find(
+        self, ctx: FinderContext
+    ) -> Iterator[TrailEvent | EventsExamined | EventsTruncated | EventsCutShort]:
+        began = ctx.clock()
+        own = ctx.with_deadline(began + self.budget_seconds) if self.budget_seconds else ctx
         end = self.now()
         start = end - timedelta(days=self.lookback_days)
-        for arn in _keys_in(ctx):
-            examined = 0
-            pages = ctx.paginate(
-                "cloudtrail",
-                "lookup_events",
-                page_size=50,
-                StartTime=start,
-                EndTime=end,
-                LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": arn}],
-            )
-            for page in pages:
-                events = page.get("Events") or []
-                examined += len(events)
-                yield EventsExamined(len(events))
-                for event in events:
-                    parsed = trail_event(event)
-                    if parsed is not None:
-                        yield parsed
-                if examined >= self.max_events:
-                    yield EventsTruncated(ctx.region, self.max_events)
-                    break
+        examined = 0
+        try:
+            for arn in _keys_in(ctx):
+                read = 0
+                pages = own.paginate(
+                    "cloudtrail",
+                    "lookup_events",
+                    page_size=50,
+                    limit=CLOUDTRAIL_LOOKUP_EVENTS,
+                    StartTime=start,
+                    EndTime=end,
+                    LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": arn}],
+                )
+                for page in pages:
+                    events = page.get("Events") or []
+                    read += len(events)
+                    examined += len(events)
+                    yield EventsExamined(len(events))
+                    for event in events:
+                        parsed = trail_event(event)
+                        if parsed is not None:
+                            yield parsed
+                    if read >= self.max_events:
+                        yield EventsTruncated(ctx.region, self.max_events)
+                        break
+        except DeadlineExceeded:
+            yield EventsCutShort(ctx.region, round(own.deadline - began, 1), examined)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -300,6 +328,7 @@ def summarise_usage(
     last: list[LastUsage] = []
     examined = 0
     truncated: list[EventsTruncated] = []
+    cut: list[EventsCutShort] = []
     by_principal: dict[str, dict[str, Any]] = {}
     seen_any = False
     for result in results:
@@ -307,6 +336,9 @@ def summarise_usage(
             last.append(result)
         elif isinstance(result, EventsTruncated):
             truncated.append(result)
+        elif isinstance(result, EventsCutShort):
+            seen_any = True
+            cut.append(result)
         elif isinstance(result, EventsExamined):
             seen_any = True
             examined += result.count
@@ -329,8 +361,13 @@ def summarise_usage(
     dated = [r for r in last if r.timestamp is not None]
     used = max(dated, key=lambda r: _iso(r.timestamp) or "", default=None)
     notes = [_last_usage_note(last, used)] if last else []
-    for cut in truncated:
-        notes.append(f"CloudTrail in {cut.region}: only the latest {cut.limit} events were examined")
+    for short in truncated:
+        notes.append(f"CloudTrail in {short.region}: only the latest {short.limit} events were examined")
+    for stop in cut:
+        notes.append(
+            f"CloudTrail in {stop.region}: {stop.examined} events read in the {stop.seconds:g} s allowed "
+            f"for usage evidence (LookupEvents allows 2 calls a second); the principals are from those"
+        )
     principals = [
         UsagePrincipal(
             principal=name,

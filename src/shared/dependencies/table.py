@@ -14,12 +14,17 @@ Any step that names ``key_fields`` (JMESPath expressions; lists are flattened) r
 whose fields reference the key, as ``resource_type``. IAM actions are derived from the operation
 names and the service's IAM prefix, with overrides where IAM names differ from operation names;
 the template's ``DependencyDiscovery`` statement is synced from them.
+
+A step may also declare the documented ``rate_limit`` of its operation (calls are then scheduled
+within it), ``key_params`` (request parameters built from the key's reference forms, for APIs that
+filter on the key server-side) and ``config``: how AWS Config records the resource type, from which
+the index queries are generated (``config_index``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +32,9 @@ import jmespath
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
-from shared.dependencies.base import FinderContext, Work
+from shared.dependencies.base import FinderContext, RateLimit, Work
 from shared.document import DependencyItem
+from shared.keyref import KeyIdentity
 
 # IAM service prefixes that differ from the botocore service name.
 IAM_PREFIX = {
@@ -91,6 +97,27 @@ def json_fields(*names: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class ConfigRecord:
+    """How AWS Config records a catalogued resource type, for the index (advanced query).
+
+    ``fields`` are the advanced-query properties that hold a key reference (from the type's schema
+    in awslabs/aws-config-resource-schema). ``missing`` names key references the finder reads that
+    Config does not record: such a type is still searched through its API. ``name`` is a JMESPath
+    on the result row giving the name the API finder reports (``name_split`` as for ``Step``).
+    """
+
+    resource_type: str  # Config's name for the type, e.g. "AWS::OpenSearch::Domain"
+    fields: tuple[str, ...]
+    missing: str = ""
+    name: str = "resourceName || resourceId"
+    name_split: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
 class Step:
     operation: str  # the API operation, as IAM and CloudTrail spell it: "DescribeDBInstances"
     items: str = "@"  # JMESPath to the items in each page or response ("@": the response itself)
@@ -108,6 +135,9 @@ class Step:
     # Reporting: a step with key_fields reports its own items.
     key_fields: tuple[str, ...] = ()
     resource_type: str | None = None
+    rate_limit: RateLimit | None = None  # the operation's documented rate, per account and Region
+    key_params: Callable[[Sequence[str]], Mapping[str, Any]] | None = None  # from the key's forms
+    config: ConfigRecord | None = None  # how AWS Config records ``resource_type``
     name_field: str = "@"  # JMESPath on the item; "parent.X" reads the parent item
     name_split: str | None = None  # keep what follows the last separator (a queue URL → its name)
     arn_field: str | None = None
@@ -152,6 +182,21 @@ class TableFinder:
         return tuple(s.resource_type for s in self.steps if s.resource_type)
 
     @property
+    def config_records(self) -> dict[str, ConfigRecord]:
+        """Catalogued resource type -> how Config records it (types Config does not record absent)."""
+        return {s.resource_type: s.config for s in self.steps if s.resource_type and s.config}
+
+    @property
+    def indexable(self) -> bool:
+        """Whether AWS Config records every key reference of every type this finder reports."""
+        records = self.config_records
+        return (
+            bool(records)
+            and set(records) == set(self.resource_types)
+            and all(r.complete for r in records.values())
+        )
+
+    @property
     def operations(self) -> tuple[str, ...]:
         return tuple(s.operation for s in self.steps)
 
@@ -169,28 +214,45 @@ class TableFinder:
         return self.regions is None or region in self.regions
 
     def find(self, ctx: FinderContext) -> Iterable[Any]:
-        return self._run_step(ctx, self.step, dict(self.step.params), None)
+        params = dict(self.step.params)
+        if self.step.key_params is not None:
+            params.update(self.step.key_params(key_forms(ctx.identity, ctx.region)))
+        return self._run_step(ctx, self.step, params, None)
 
     # -- execution ---------------------------------------------------------------------------
 
-    def _pages(self, ctx: FinderContext, step: Step, params: dict[str, Any]) -> Iterator[Any]:
+    def _pages(
+        self, ctx: FinderContext, step: Step, params: dict[str, Any], slot_reserved: bool
+    ) -> Iterator[Any]:
+        """Pages (or the single answer) of ``step``. ``slot_reserved``: the engine already gave the
+        first call its rate-limit slot (a follow-up unit); later pages are paced here."""
         params = {k: v.format(region=ctx.region) if isinstance(v, str) else v for k, v in params.items()}
         if step.paginated:
             config = dict(step.pagination) if step.pagination else None
             yield from ctx.paginate(
-                self.service, step.method, page_size=step.page_size, config=config, **params
+                self.service,
+                step.method,
+                page_size=step.page_size,
+                config=config,
+                limit=step.rate_limit,
+                first_slot_reserved=slot_reserved,
+                **params,
             )
             return
         ctx.check_deadline()
+        if not slot_reserved:
+            ctx.pace(step.rate_limit)
         response = getattr(ctx.client(self.service), step.method)(**params)
         if step.truncated and search(step.truncated, response):
             raise TruncatedListing(step.operation)
         yield response
 
-    def _run_step(self, ctx: FinderContext, step: Step, params: dict[str, Any], parent: Any) -> Iterator[Any]:
+    def _run_step(
+        self, ctx: FinderContext, step: Step, params: dict[str, Any], parent: Any, slot_reserved: bool = False
+    ) -> Iterator[Any]:
         pending: list[Any] = []
         try:
-            for page in self._pages(ctx, step, params):
+            for page in self._pages(ctx, step, params, slot_reserved):
                 for item in flatten_items(search(step.items, page)):
                     if step.decode:
                         item = step.decode(item)
@@ -218,7 +280,11 @@ class TableFinder:
         else:
             (parent,) = parents
             params = {**step.params, **{k: search(e, parent) for k, e in step.args.items()}}
-        return Work(lambda: self._run_step(ctx, step, params, parent if parent is not None else {}))
+        return Work(
+            lambda: self._run_step(ctx, step, params, parent if parent is not None else {}, True),
+            limit=step.rate_limit,
+            size=len(parents),
+        )
 
     def _match(self, ctx: FinderContext, step: Step, item: Any, parent: Any) -> DependencyItem | None:
         evidence = []
@@ -242,6 +308,7 @@ class TableFinder:
             name=str(name or "?"),
             region=ctx.region,
             evidence="; ".join(evidence),
+            via="api",
         )
 
     @staticmethod
@@ -249,6 +316,23 @@ class TableFinder:
         if expression.startswith("parent."):
             return search(expression[len("parent.") :], parent or {})
         return search(expression, item)
+
+
+def key_forms(identity: KeyIdentity, region: str) -> list[str]:
+    """Every string a resource in ``region`` may store to name the key: the key ARNs (of every
+    multi-Region replica), the bare key id where it resolves to one of them, and, in the key's own
+    Region, its alias names and alias ARNs (aliases are regional)."""
+    forms: set[str] = set()
+    for arn in identity.all_key_arns:
+        forms.add(arn)
+        if arn.split(":")[3] == region:
+            forms.add(arn.rsplit("/", 1)[-1])
+    if region == identity.region:
+        prefix = identity.key_arn.split(":key/", 1)[0]
+        for alias in identity.aliases:
+            forms.add(alias)
+            forms.add(f"{prefix}:{alias}")
+    return sorted(forms)
 
 
 def field_label(expression: str) -> str:

@@ -443,6 +443,31 @@ STUBS: dict[str, Callable[[str, str], Calls]] = {
             t,
         ),
     ],
+    "logs-log-groups": lambda o, t: [
+        (
+            "list_log_groups",
+            {
+                "logGroups": [
+                    {"logGroupName": f"/app/{n}", "logGroupArn": _arn("logs", f"log-group:/app/{n}")}
+                    for n in ("ours", "theirs")
+                ]
+            },
+        ),
+        (  # one batched describe for both, by name
+            "describe_log_groups",
+            {
+                "logGroups": [
+                    {
+                        "logGroupName": f"/app/{n}",
+                        "arn": _arn("logs", f"log-group:/app/{n}:*"),
+                        "logGroupArn": _arn("logs", f"log-group:/app/{n}"),
+                        "kmsKeyId": k,
+                    }
+                    for n, k in (("ours", o), ("theirs", t))
+                ]
+            },
+        ),
+    ],
     "kinesisvideo-streams": lambda o, t: [
         (
             "list_streams",

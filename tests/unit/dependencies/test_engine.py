@@ -296,3 +296,70 @@ def test_describe_failure_never_uses_message_text() -> None:
 
     exc = ClientError({"Error": {"Code": "AccessDenied", "Message": "secret detail"}}, "ListThings")
     assert describe_failure(exc) == "denied: AccessDenied"
+
+
+def test_what_a_unit_found_before_the_deadline_is_kept_when_it_does_not_finish() -> None:
+    # Given a finder that finds one resource and then blocks past the deadline (a lookup that runs
+    # out of time, a listing cut short)
+    release = threading.Event()
+
+    def found_then_stuck(ctx: FinderContext) -> Iterator[Any]:
+        yield item("found-early")
+        release.wait(5)
+        yield item("too-late")
+
+    outcome = run_finders([Fake(found_then_stuck)], IDENTITY, clients(), deadline=time.monotonic() + 0.3)
+    release.set()
+
+    # Then what it found is reported, and it is unchecked for the rest
+    assert [i.name for i in outcome.items] == ["found-early"]
+    assert [(u.finder, u.reason) for u in outcome.unchecked] == [
+        ("fake", "timed out: discovery time budget exhausted")
+    ]
+
+
+def test_an_unfinished_describe_finder_says_how_far_it_got() -> None:
+    # Given a listing of 4 resources whose describes stop after the first two (the rest never end)
+    release = threading.Event()
+
+    def describes(ctx: FinderContext) -> Iterator[Any]:
+        for i in range(4):
+            yield Work(lambda i=i: [item(f"r{i}")] if i < 2 else (release.wait(5), [])[1])
+
+    outcome = run_finders(
+        [Fake(describes)], IDENTITY, clients(), deadline=time.monotonic() + 0.5, max_workers=4
+    )
+    release.set()
+    (unchecked,) = outcome.unchecked
+    assert unchecked.reason == "timed out: discovery time budget exhausted; 2 of 4 checked"
+    assert (unchecked.checked, unchecked.listed, unchecked.limit) == (2, 4, "the discovery time budget")
+
+
+def test_a_listing_with_more_describes_than_the_backlog_pauses_and_resumes() -> None:
+    # Given one worker and a listing of 200 resources (the backlog allows 16 waiting describes)
+    def listing(ctx: FinderContext) -> Iterator[Any]:
+        for i in range(200):
+            yield Work(lambda i=i: [item(f"r{i:03d}")])
+
+    outcome = run_finders([Fake(listing)], IDENTITY, clients(), later(10), max_workers=1)
+
+    # Then it pauses while the describes catch up, and every resource is still checked
+    assert outcome.complete
+    assert sorted(i.name for i in outcome.items) == [f"r{i:03d}" for i in range(200)]
+
+
+def test_a_listing_cut_short_while_paused_counts_what_it_listed_so_far() -> None:
+    release = threading.Event()
+
+    def listing(ctx: FinderContext) -> Iterator[Any]:
+        for i in range(100):
+            yield Work(lambda i=i: (release.wait(5), [])[1])
+
+    outcome = run_finders(
+        [Fake(listing)], IDENTITY, clients(), deadline=time.monotonic() + 0.5, max_workers=1
+    )
+    release.set()
+    (unchecked,) = outcome.unchecked
+    assert "of at least" in unchecked.reason
+    assert unchecked.listed is not None
+    assert unchecked.listed < 100

@@ -11,6 +11,7 @@ from botocore.stub import ANY, Stubber
 
 from shared.aws import ClientFactory
 from shared.dependencies import discover, required_actions
+from shared.dependencies.base import FinderContext
 from shared.dependencies.evidence import grant_item, service_from_principal, trail_event
 from shared.keyref import KeyIdentity
 
@@ -286,3 +287,44 @@ def test_a_caller_can_run_only_some_evidence_finders() -> None:
     assert section.usage is not None
     assert section.usage.events_examined == 1
     assert section.usage.last_usage_note is None
+
+
+def test_a_busy_keys_lookup_stops_at_its_own_budget_and_keeps_what_it_read() -> None:
+    # Given a key whose CloudTrail history is many pages long, LookupEvents allowed 2 calls a
+    # second, and 2 seconds for usage evidence (a clock that moves only while waiting for a slot)
+    from shared.dependencies.base import RateLimiter
+    from shared.dependencies.evidence import CloudTrailUsageFinder, EventsCutShort, summarise_usage
+
+    from .test_rate_limits import FakeTime
+
+    time = FakeTime()
+    factory = ClientFactory(SESSION, config=FAST_FAIL)
+    events = [_event("Decrypt", when=NOW - timedelta(minutes=n)) for n in range(50)]
+    finder = CloudTrailUsageFinder(7, lambda: NOW, 5000, budget_seconds=2.0)
+    ctx = FinderContext(IDENTITY, factory, REGION, 100.0, time.clock, RateLimiter(time.clock), time.sleep)
+    with Stubber(factory.client("cloudtrail", REGION)) as trail:
+        for n in range(4):
+            trail.add_response("lookup_events", {"Events": events, "NextToken": f"page-{n + 1}"})
+        # When the usage finder runs
+        results = list(finder.find(ctx))
+        trail.assert_no_pending_responses()
+
+    # Then it read the four pages its budget allowed (slots at 0, 0.5, 1.0 and 1.5 s) and stopped
+    assert [r for r in results if isinstance(r, EventsCutShort)] == [EventsCutShort(REGION, 2.0, 200)]
+    usage = summarise_usage(results, 7)
+    # And the alert keeps those events and says they are a sample
+    assert usage is not None
+    assert usage.events_examined == 200
+    assert usage.principals[0].calls == 200
+    assert usage.last_usage_note is not None
+    assert "200 events read in the 2 s allowed" in usage.last_usage_note
+
+
+def test_usage_evidence_cut_short_does_not_make_the_resource_search_incomplete() -> None:
+    pages = [{"Events": [_event("Decrypt")], "NextToken": "t1"}]
+    section = _discover(
+        [("list_grants", NO_GRANTS), ("get_key_last_usage", NEVER_USED)], pages, usage_seconds=0.01
+    )
+    assert section.complete is True
+    assert section.usage is not None
+    assert section.usage.events_examined == 1

@@ -127,10 +127,6 @@ def sns_topic(name: str, key: str) -> None:
     _client("sns").create_topic(Name=name, Attributes={"KmsMasterKeyId": key})
 
 
-def log_group(name: str, key: str) -> None:
-    _client("logs").create_log_group(logGroupName=f"/app/{name}", kmsKeyId=key)
-
-
 def efs_file_system(name: str, key: str) -> str:
     return str(
         _client("efs").create_file_system(CreationToken=name, Encrypted=True, KmsKeyId=key)["FileSystemId"]
@@ -171,7 +167,6 @@ CASES: list[tuple[str, Callable[[str, str], object], tuple[str, ...]]] = [
     ("lambda-functions", lambda_function, ("key-arn",)),
     ("sqs-queues", sqs_queue, ("key-id", "key-arn", "alias-name", "alias-arn")),
     ("sns-topics", sns_topic, ("key-id", "key-arn", "alias-name", "alias-arn")),
-    ("logs-log-groups", log_group, ("key-arn",)),
     ("efs-file-systems", efs_file_system, ("key-id", "key-arn", "alias-name", "alias-arn")),
     ("kinesis-streams", kinesis_stream, ("key-id", "key-arn", "alias-name", "alias-arn")),
     ("ecr-repositories", ecr_repository, ("key-id", "key-arn", "alias-name", "alias-arn")),
