@@ -24,6 +24,8 @@ from keyguard_cli.errors import aws_error_code
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.dependencies.base import DENIED_CODES
+from shared.events import Route
+from shared.events import names as event_names
 from shared.key_inventory import KeyInventory
 
 Status = Literal["PASS", "FAIL", "UNKNOWN"]
@@ -36,7 +38,7 @@ CHECK_TITLES: dict[str, str] = {
     "eventbridge-rule": "kms-keyguard EventBridge rule present and enabled",
     "pending-deletion": "No customer managed key pending deletion without approval",
 }
-PROJECT_EVENT_NAMES = frozenset({"DisableKey", "ScheduleKeyDeletion"})
+PROJECT_EVENT_NAMES = event_names(Route.ALERTING)  # the calls the project's alerting rule routes
 ENABLED_RULE_STATES = frozenset({"ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"})
 FILTER_NAME = "CIS-4.7-DisableOrScheduleDeletionOfCMK"
 

@@ -1,20 +1,22 @@
 """``keyguard impact KEY``: what would break if this key stopped working.
 
-Nothing here reads keys or searches for dependencies itself: the key is resolved, re-read and
-searched by the real ``Responder`` (``KeyInventory`` + ``discover``), fed a synthetic read-only
-CloudTrail record that names the key. The alert document's ``key`` and ``dependencies`` sections
-are exactly what an alert for this key would carry.
+Nothing here reads keys or searches for dependencies itself: the key is re-read by the project's
+``KeyInventory``, searched by the responder's discover step and described by the same section
+builder (``shared.assemble``), so the ``key`` and ``dependencies`` sections are exactly what an
+alert for this key would carry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from keyguard_cli.errors import CliError, ExitCode
 from keyguard_cli.session import AwsContext
+from shared.assemble import key_section
 from shared.config import Settings
 from shared.dependencies.base import DENIED_CODES
 from shared.document import DependenciesSection, KeySection
@@ -24,7 +26,6 @@ from shared.responder import Responder
 
 # The responder needs a topic to be constructible; impact never publishes, so none is contacted.
 UNUSED_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:keyguard-cli-not-published"
-SYNTHETIC_EVENT_NAME = "DescribeKey"
 
 
 class ImpactDocument(BaseModel):
@@ -34,16 +35,6 @@ class ImpactDocument(BaseModel):
 
     key: KeySection
     dependencies: DependenciesSection
-
-
-class _RecordingInventory(KeyInventory):
-    """The project's ``KeyInventory``, remembering its last snapshot (for the exit code)."""
-
-    snapshot: KeySnapshot | None = None
-
-    def read(self, reference: str, region: str) -> KeySnapshot:
-        self.snapshot = super().read(reference, region)
-        return self.snapshot
 
 
 @dataclass
@@ -64,20 +55,6 @@ class ImpactResult:
         if not self.document.dependencies.complete:
             return ExitCode.INCOMPLETE
         return ExitCode.OK
-
-
-def synthetic_record(reference: str, account: str, region: str) -> dict[str, object]:
-    """A minimal read-only CloudTrail record naming the key, in the caller's account and region."""
-    return {
-        "eventVersion": "1.10",
-        "eventSource": "kms.amazonaws.com",
-        "eventName": SYNTHETIC_EVENT_NAME,
-        "awsRegion": region,
-        "recipientAccountId": account,
-        "readOnly": True,
-        "userIdentity": {"type": "AssumedRole", "accountId": account},
-        "requestParameters": {"keyId": reference},
-    }
 
 
 def check_reference(reference: str) -> None:
@@ -102,19 +79,21 @@ def run_impact(
     check_reference(reference)
     ref = parse_key_reference(reference)
     key_region = (ref.region if ref else None) or ctx.require_region(region)
-    account = ctx.account()
+    # An id or alias name is completed to an ARN in the caller's account, as an event's would be.
+    key_ref = (ref.arn(ctx.account(), key_region) if ref else None) or reference
     settings = Settings(
         alert_topic_arn=UNUSED_TOPIC_ARN,
         discovery_max_seconds=timeout,
         discovery_max_workers=workers,
     )
-    inventory = _RecordingInventory(ctx.clients)
+    inventory = KeyInventory(ctx.clients)
     responder = Responder(settings, ctx.clients, inventory=inventory)
 
     def work() -> ImpactResult:
-        doc = responder.assess(synthetic_record(reference, account, key_region))
-        snapshot = inventory.snapshot or KeySnapshot(reference=reference, region=key_region)
-        return ImpactResult(ImpactDocument(key=doc.key, dependencies=doc.dependencies), snapshot)
+        snapshot = inventory.read(key_ref, key_region)
+        dependencies = responder.find_dependencies(snapshot)
+        key = key_section(snapshot, datetime.now(UTC)).model_copy(update={"arn": snapshot.arn or key_ref})
+        return ImpactResult(ImpactDocument(key=key, dependencies=dependencies), snapshot)
 
     result = wrap(work) if wrap else work()
     _raise_if_unreadable(result.snapshot, reference, key_region)

@@ -19,9 +19,11 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.aws import ClientFactory, error_code
-from shared.document import DependencyItem
+from shared.document import DependenciesSection, DependencyItem
+from shared.keyref import parse_key_reference
+from shared.models import CloudTrailRecord
 from shared.observability import logger
-from shared.policy import Transition
+from shared.policy import Transition, transition_state
 
 # Exact DynamoDB actions the journal calls on the table (conditional puts, consistent reads).
 ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:PutItem")
@@ -221,3 +223,30 @@ class DynamoJournal:
             return None
         item: dict[str, Any] | None = response.get("Item")
         return item
+
+
+def remember(
+    journal: Journal,
+    record: CloudTrailRecord,
+    key_arn: str | None,
+    dependencies: DependenciesSection | None,
+    now: datetime,
+) -> None:
+    """Keep what later events need from this one: the state a successful call left the key in (the
+    restore evidence) and the dependencies found (for the "key deleted" notice and the reminders).
+
+    ``dependencies`` is ``None`` when none were searched for; ``key_arn`` an alias ARN when the key
+    could not be read (then nothing is kept).
+    """
+    if not key_arn or "alias/" in key_arn or parse_key_reference(key_arn) is None:
+        return
+    state = transition_state(record.event_name)
+    if state and not record.failed and record.event_time is not None:
+        transition = Transition(
+            record.event_time, state, record.event_name, "keyguard journal", record.event_id
+        )
+        journal.record_transition(key_arn, transition)
+    if dependencies is not None:
+        journal.record_dependencies(
+            key_arn, dependencies.items, dependencies.complete, dependencies.total, now
+        )

@@ -1,4 +1,5 @@
-"""Re-read the key: DescribeKey, aliases, tags and rotation status into a ``KeySnapshot``.
+"""Re-read the key: DescribeKey, aliases, tags and rotation status into a ``KeySnapshot``; the key
+policy on request.
 
 Never trust the event for the key's current state. Every call is best-effort: a denied or failing
 call becomes a visible note ("tags unavailable: AccessDenied") and the snapshot is still returned.
@@ -57,6 +58,30 @@ class KeySnapshot:
     rotation_enabled: bool | None = None
     unavailable: dict[str, str] = field(default_factory=dict)  # part -> error code
 
+    @classmethod
+    def from_metadata(cls, reference: str, region: str, metadata: dict[str, Any]) -> KeySnapshot:
+        """A readable snapshot from a ``DescribeKey`` ``KeyMetadata`` (aliases and tags not read yet)."""
+        snapshot = cls(reference=reference, region=region, readable=True)
+        snapshot.arn = metadata.get("Arn")
+        snapshot.key_id = metadata.get("KeyId")
+        snapshot.state = metadata.get("KeyState")
+        snapshot.deletion_date = _aware(metadata.get("DeletionDate"))
+        snapshot.pending_window_days = metadata.get("PendingDeletionWindowInDays")
+        snapshot.manager = metadata.get("KeyManager")
+        snapshot.origin = metadata.get("Origin")
+        snapshot.spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec")
+        snapshot.usage = metadata.get("KeyUsage")
+        snapshot.description = metadata.get("Description") or None
+        snapshot.creation_date = _aware(metadata.get("CreationDate"))
+        snapshot.enabled = metadata.get("Enabled")
+        snapshot.multi_region = metadata.get("MultiRegion")
+        config = metadata.get("MultiRegionConfiguration") or {}
+        if config:
+            snapshot.multi_region_role = config.get("MultiRegionKeyType")
+            snapshot.primary_arn = (config.get("PrimaryKey") or {}).get("Arn")
+            snapshot.replica_arns = [r["Arn"] for r in config.get("ReplicaKeys") or [] if r.get("Arn")]
+        return snapshot
+
     @property
     def is_customer_managed(self) -> bool:
         return self.manager == "CUSTOMER"
@@ -96,77 +121,78 @@ class KeyInventory:
 
     def read(self, reference: str, region: str) -> KeySnapshot:
         """Snapshot the key named by ``reference`` (any form) in ``region``."""
-        snapshot = KeySnapshot(reference=reference, region=region)
         kms = self._clients.client("kms", region)
         try:
             metadata = kms.describe_key(KeyId=reference)["KeyMetadata"]
         except (ClientError, BotoCoreError) as exc:
+            snapshot = KeySnapshot(reference=reference, region=region)
             snapshot.unavailable["describe"] = error_code(exc)
             logger.warning("key could not be described", key=reference, error=error_code(exc))
             ref = parse_key_reference(reference)
             if ref and not ref.is_alias and ref.arn():
                 snapshot.arn, snapshot.key_id = ref.arn(), ref.value
             return snapshot
-        self._apply_metadata(snapshot, metadata)
-        snapshot.aliases = self._best_effort(snapshot, "aliases", lambda: self._aliases(kms, snapshot.key_id))
-        snapshot.tags = self._best_effort(snapshot, "tags", lambda: self._tags(kms, snapshot.key_id))
+        snapshot = KeySnapshot.from_metadata(reference, region, metadata)
+        self.enrich(snapshot)
+        return snapshot
+
+    def enrich(self, snapshot: KeySnapshot, *, rotation: bool = True) -> None:
+        """Add the aliases, the tags and (with ``rotation``, where it applies) the rotation status.
+
+        Each part is best-effort: a failed call is recorded in ``snapshot.unavailable``.
+        """
+        kms = self._clients.client("kms", snapshot.region)
+        key_id = snapshot.key_id
+        snapshot.aliases = _best_effort(snapshot, "aliases", lambda: _aliases(kms, key_id))
+        snapshot.tags = _best_effort(snapshot, "tags", lambda: _tags(kms, key_id))
         if (
-            snapshot.is_customer_managed
+            rotation
+            and snapshot.is_customer_managed
             and snapshot.spec == "SYMMETRIC_DEFAULT"
             and snapshot.origin != "EXTERNAL"
         ):
-            snapshot.rotation_enabled = self._best_effort(
+            snapshot.rotation_enabled = _best_effort(
                 snapshot,
                 "rotation",
-                lambda: bool(kms.get_key_rotation_status(KeyId=snapshot.key_id)["KeyRotationEnabled"]),
+                lambda: bool(kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]),
             )
-        return snapshot
 
-    @staticmethod
-    def _best_effort(snapshot: KeySnapshot, part: str, call: Callable[[], Any]) -> Any:
+    def key_policy(self, snapshot: KeySnapshot) -> tuple[str | None, str | None]:
+        """The key's ``default`` policy document, or ``None`` and the error code that stopped the read.
+
+        ``default`` is the only valid policy name:
+        https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html
+        """
+        kms = self._clients.client("kms", snapshot.region)
         try:
-            return call()
+            text = kms.get_key_policy(KeyId=snapshot.key_id, PolicyName="default")["Policy"]
         except (ClientError, BotoCoreError) as exc:
-            snapshot.unavailable[part] = error_code(exc)
-            logger.warning("key enrichment degraded", part=part, error=error_code(exc))
-            return None
+            return None, error_code(exc)
+        return str(text), None
 
-    @staticmethod
-    def _apply_metadata(snapshot: KeySnapshot, metadata: dict[str, Any]) -> None:
-        snapshot.readable = True
-        snapshot.arn = metadata.get("Arn")
-        snapshot.key_id = metadata.get("KeyId")
-        snapshot.state = metadata.get("KeyState")
-        snapshot.deletion_date = _aware(metadata.get("DeletionDate"))
-        snapshot.pending_window_days = metadata.get("PendingDeletionWindowInDays")
-        snapshot.manager = metadata.get("KeyManager")
-        snapshot.origin = metadata.get("Origin")
-        snapshot.spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec")
-        snapshot.usage = metadata.get("KeyUsage")
-        snapshot.description = metadata.get("Description") or None
-        snapshot.creation_date = _aware(metadata.get("CreationDate"))
-        snapshot.enabled = metadata.get("Enabled")
-        snapshot.multi_region = metadata.get("MultiRegion")
-        config = metadata.get("MultiRegionConfiguration") or {}
-        if config:
-            snapshot.multi_region_role = config.get("MultiRegionKeyType")
-            snapshot.primary_arn = (config.get("PrimaryKey") or {}).get("Arn")
-            snapshot.replica_arns = [r["Arn"] for r in config.get("ReplicaKeys") or [] if r.get("Arn")]
 
-    @staticmethod
-    def _aliases(kms: Any, key_id: str | None) -> list[str]:
-        names: list[str] = []
-        for page in kms.get_paginator("list_aliases").paginate(KeyId=key_id):
-            names.extend(alias["AliasName"] for alias in page.get("Aliases", []) if alias.get("AliasName"))
-        return sorted(names)
+def _best_effort(snapshot: KeySnapshot, part: str, call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except (ClientError, BotoCoreError) as exc:
+        snapshot.unavailable[part] = error_code(exc)
+        logger.warning("key enrichment degraded", part=part, error=error_code(exc))
+        return None
 
-    @staticmethod
-    def _tags(kms: Any, key_id: str | None) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        for page in kms.get_paginator("list_resource_tags").paginate(KeyId=key_id):
-            for tag in page.get("Tags", []):
-                tags[str(tag.get("TagKey"))] = str(tag.get("TagValue", ""))
-        return tags
+
+def _aliases(kms: Any, key_id: str | None) -> list[str]:
+    names: list[str] = []
+    for page in kms.get_paginator("list_aliases").paginate(KeyId=key_id):
+        names.extend(alias["AliasName"] for alias in page.get("Aliases", []) if alias.get("AliasName"))
+    return sorted(names)
+
+
+def _tags(kms: Any, key_id: str | None) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for page in kms.get_paginator("list_resource_tags").paginate(KeyId=key_id):
+        for tag in page.get("Tags", []):
+            tags[str(tag.get("TagKey"))] = str(tag.get("TagValue", ""))
+    return tags
 
 
 def _aware(value: Any) -> datetime | None:

@@ -12,11 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.document import Severity
+from shared.events import KEY_DELETED as KEY_DELETED  # re-exported: the severity rules name them
+from shared.events import REMINDER as REMINDER
+from shared.events import TRIPWIRE_ERROR, Action, SeverityRule, kms_event
 
-DESTRUCTIVE_EVENTS = frozenset({"ScheduleKeyDeletion", "DisableKey", "DeleteImportedKeyMaterial"})
-RESTORING_EVENTS = frozenset({"CancelKeyDeletion", "EnableKey"})
-KEY_DELETED = "KMS CMK Deletion"
-REMINDER = "DeletionReminder"
 PENDING_STATES = frozenset({"PendingDeletion", "PendingReplicaDeletion"})
 UNUSABLE_STATES = PENDING_STATES | {"Disabled"}
 
@@ -39,6 +38,15 @@ class SeverityFacts:
     lockout: bool = False  # a new key policy no longer lets the account cancel the deletion
 
 
+# An approved deletion (keyguard:allow-deletion) lowers these by one level.
+_APPROVAL_LOWERS = frozenset(
+    {
+        SeverityRule.DELETION_SCHEDULED,
+        SeverityRule.KEY_DISABLED,
+        SeverityRule.KEY_DELETED,
+        SeverityRule.REMINDER,
+    }
+)
 _ORDER = [Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 
 
@@ -66,14 +74,15 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
             severity = Severity.MEDIUM
             reasons.append("attempted by the root user or another account")
         return severity, reasons
-    if facts.event_name in RESTORING_EVENTS:
+    rule = kms_event(facts.event_name).severity
+    if rule is SeverityRule.RESTORED:
         return Severity.LOW, [f"follow-up: {facts.event_name} restored the key"]
 
     at_risk = facts.dependencies > 0 or not facts.discovery_complete
-    if facts.event_name == "DeleteImportedKeyMaterial":
+    if rule is SeverityRule.MATERIAL_DELETED:
         severity = Severity.CRITICAL
         reasons.append("imported key material deleted: the key is unusable now")
-    elif facts.event_name == "ScheduleKeyDeletion":
+    elif rule is SeverityRule.DELETION_SCHEDULED:
         if at_risk:
             severity = Severity.CRITICAL
             reasons.append("deletion scheduled for a key with dependencies (or unverified ones)")
@@ -83,14 +92,14 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
         else:
             severity = Severity.HIGH
             reasons.append("deletion scheduled; no dependencies found")
-    elif facts.event_name == "DisableKey":
+    elif rule is SeverityRule.KEY_DISABLED:
         if at_risk:
             severity = Severity.HIGH
             reasons.append("key disabled while resources depend on it (or may)")
         else:
             severity = Severity.MEDIUM
             reasons.append("key disabled; no dependencies found")
-    elif facts.event_name == "PutKeyPolicy":
+    elif rule is SeverityRule.POLICY_CHANGED:
         if facts.lockout:
             severity = Severity.CRITICAL
             reasons.append(
@@ -102,7 +111,7 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
         else:
             severity = Severity.LOW
             reasons.append("key policy changed on a usable key")
-    elif facts.event_name == KEY_DELETED:
+    elif rule is SeverityRule.KEY_DELETED:
         if facts.dependencies > 0:
             severity = Severity.CRITICAL
             reasons.append("the key is deleted while resources still referenced it: their data is lost")
@@ -112,7 +121,7 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
         else:
             severity = Severity.MEDIUM
             reasons.append("the key is deleted; no dependencies were known")
-    elif facts.event_name == REMINDER:
+    elif rule is SeverityRule.REMINDER:
         if facts.days_until_deletion is not None and facts.days_until_deletion <= 1:
             severity = Severity.CRITICAL
             reasons.append("the key will be deleted within a day")
@@ -129,7 +138,7 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
     elif facts.cross_account:
         severity = _bump(severity, 1)
         reasons.append("a principal of another account acted")
-    if facts.approved and facts.event_name in ("ScheduleKeyDeletion", "DisableKey", KEY_DELETED, REMINDER):
+    if facts.approved and rule in _APPROVAL_LOWERS:
         severity = _bump(severity, -1)
         reasons.append("the deletion is approved")
     return _averted(severity, facts, reasons)
@@ -143,12 +152,6 @@ def _averted(severity: Severity, facts: SeverityFacts, reasons: list[str]) -> tu
 
 
 # ----- remediation --------------------------------------------------------------------------
-class Action(StrEnum):
-    NONE = "none"
-    CANCEL_DELETION = "cancel-deletion"
-    ENABLE_KEY = "enable-key"
-
-
 @dataclass(frozen=True)
 class RemediationFacts:
     mode: str  # off | dry-run | enforce
@@ -169,54 +172,160 @@ class RemediationFacts:
     protect_tag_key: str = "keyguard:protect"
 
 
+class Outcome(StrEnum):
+    """What remediation did, or why it did nothing. Decisions read this; people read ``text``."""
+
+    OFF = "off"
+    LOOP_GUARD = "loop-guard"
+    NOT_NEEDED = "not-needed"
+    EXEMPT = "exempt"
+    NOT_IN_SCOPE = "not-in-scope"
+    NOT_ATTEMPTED = "not-attempted"
+    NOT_POSSIBLE = "not-possible"
+    WOULD_CANCEL = "would-cancel"
+    WOULD_CANCEL_AND_REENABLE = "would-cancel-and-reenable"
+    WOULD_REENABLE = "would-reenable"
+    ALREADY_CANCELLED = "already-cancelled"
+    ALREADY_ENABLED = "already-enabled"
+    CANCELLED_EARLIER = "cancelled-earlier"  # by an earlier delivery of the same event
+    REENABLED_EARLIER = "reenabled-earlier"
+    CANCELLED = "cancelled"  # and left Disabled
+    CANCELLED_AND_REENABLED = "cancelled-and-reenabled"
+    REENABLE_FAILED = "reenable-failed"  # cancelled, but the re-enable failed
+    REENABLED = "reenabled"
+    FAILED = "failed"
+
+    def text(self, detail: str | None = None) -> str:
+        """The alert's ``remediation.outcome``; ``detail`` fills the outcomes that carry one."""
+        return _OUTCOME_TEXT[self].format(detail=detail)
+
+    @property
+    def metric(self) -> str:
+        """The suffix of the ``Remediation<...>`` metric (one per outcome, low cardinality)."""
+        return _OUTCOME_METRIC.get(self, "None")
+
+    @property
+    def takes_key_out_of_danger(self) -> bool:
+        """The deletion is cancelled or the key re-enabled (now, or by an earlier delivery)."""
+        return self in _OUT_OF_DANGER
+
+
+_OUTCOME_TEXT = {
+    Outcome.OFF: "remediation is off",
+    Outcome.LOOP_GUARD: "skipped: caused by kms-keyguard (loop guard)",
+    Outcome.NOT_NEEDED: "not needed: {detail}",
+    Outcome.EXEMPT: "exempt: {detail}",
+    Outcome.NOT_IN_SCOPE: "not in scope",
+    Outcome.NOT_ATTEMPTED: "not attempted: {detail}",
+    Outcome.NOT_POSSIBLE: "not possible: {detail}",
+    Outcome.WOULD_CANCEL: "would cancel the deletion and leave it Disabled",
+    Outcome.WOULD_CANCEL_AND_REENABLE: "would cancel the deletion and re-enable it",
+    Outcome.WOULD_REENABLE: "would re-enable the key",
+    Outcome.ALREADY_CANCELLED: "already cancelled",
+    Outcome.ALREADY_ENABLED: "already enabled",
+    Outcome.CANCELLED_EARLIER: "cancelled (on an earlier delivery of this event)",
+    Outcome.REENABLED_EARLIER: "re-enabled (on an earlier delivery of this event)",
+    Outcome.CANCELLED: "cancelled; left Disabled",
+    Outcome.CANCELLED_AND_REENABLED: "cancelled and re-enabled",
+    Outcome.REENABLE_FAILED: "cancelled; re-enable failed: {detail}",
+    Outcome.REENABLED: "re-enabled",
+    Outcome.FAILED: "failed: {detail}",
+}
+_OUTCOME_METRIC = {
+    Outcome.WOULD_CANCEL: "DryRun",
+    Outcome.WOULD_CANCEL_AND_REENABLE: "DryRun",
+    Outcome.WOULD_REENABLE: "DryRun",
+    Outcome.ALREADY_CANCELLED: "AlreadyDone",
+    Outcome.ALREADY_ENABLED: "AlreadyDone",
+    Outcome.CANCELLED_EARLIER: "Cancelled",
+    Outcome.REENABLED_EARLIER: "Reenabled",
+    Outcome.CANCELLED: "Cancelled",
+    Outcome.CANCELLED_AND_REENABLED: "CancelledReenabled",
+    Outcome.REENABLE_FAILED: "Cancelled",
+    Outcome.REENABLED: "Reenabled",
+    Outcome.FAILED: "Failed",
+}
+_OUT_OF_DANGER = frozenset(
+    {
+        Outcome.CANCELLED_EARLIER,
+        Outcome.REENABLED_EARLIER,
+        Outcome.CANCELLED,
+        Outcome.CANCELLED_AND_REENABLED,
+        Outcome.REENABLE_FAILED,
+        Outcome.REENABLED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """What remediation did for one event: a typed result; the alert's wording is rendered from it."""
+
+    mode: str  # off | dry-run | enforce
+    result: Outcome
+    action: str = "none"  # what was (or in dry-run would have been) done
+    detail: str | None = None  # the error code, the reason: whatever ``result``'s text names
+    resulting_state: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        return self.result.text(self.detail)
+
+
+def danger_averted(remediation: Remediation) -> bool:
+    """Whether remediation took the key out of danger (lowers the alert's severity)."""
+    return remediation.mode == "enforce" and remediation.result.takes_key_out_of_danger
+
+
 @dataclass(frozen=True)
 class RemediationPlan:
     action: Action
     reasons: list[str] = field(default_factory=list)
-    outcome: str | None = None  # the alert's outcome when nothing is done
+    result: Outcome | None = None  # why nothing is done (``None`` when ``action`` is one)
+    detail: str | None = None
 
     @classmethod
-    def skip(cls, outcome: str, reason: str | None = None) -> RemediationPlan:
-        return cls(Action.NONE, [reason or outcome], outcome)
+    def skip(cls, result: Outcome, detail: str | None = None, reason: str | None = None) -> RemediationPlan:
+        return cls(Action.NONE, [reason or result.text(detail)], result, detail)
 
 
 def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
     """What remediation should do for this event, before the key's state is re-checked."""
     if facts.mode == "off":
-        return RemediationPlan.skip("remediation is off")
+        return RemediationPlan.skip(Outcome.OFF)
     if facts.caused_by_self:
         return RemediationPlan.skip(
-            "skipped: caused by kms-keyguard (loop guard)",
-            "the call was made by kms-keyguard's own role (loop guard)",
+            Outcome.LOOP_GUARD, reason="the call was made by kms-keyguard's own role (loop guard)"
         )
     if facts.failed and not facts.tripwire:
-        return RemediationPlan.skip(
-            "not needed: the call failed: nothing changed", "the call failed: nothing changed"
-        )
+        reason = "the call failed: nothing changed"
+        return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
     if not facts.key_readable:
-        return RemediationPlan.skip("not needed: the key could not be read", "the key could not be read")
+        reason = "the key could not be read"
+        return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
     if not facts.customer_managed:
-        return RemediationPlan.skip(
-            "not needed: the key is not customer managed", "the key is not customer managed"
-        )
+        reason = "the key is not customer managed"
+        return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
     if facts.approved:
-        return RemediationPlan.skip(f"exempt: {facts.approval_text or 'approved deletion'}")
+        return RemediationPlan.skip(Outcome.EXEMPT, facts.approval_text or "approved deletion")
 
     pending = facts.key_state in PENDING_STATES
-    if facts.event_name == "ScheduleKeyDeletion" or (facts.tripwire and pending):
+    remedy = kms_event(facts.event_name).remedy
+    if remedy is Action.CANCEL_DELETION or (facts.tripwire and pending):
         action = Action.CANCEL_DELETION
-    elif facts.event_name == "DisableKey" or (facts.tripwire and facts.key_state == "Disabled"):
+    elif remedy is Action.ENABLE_KEY or (facts.tripwire and facts.key_state == "Disabled"):
         if not facts.reenable_disabled_keys:
             reason = "re-enabling disabled keys is off (REENABLE_DISABLED_KEYS)"
-            return RemediationPlan.skip(f"not needed: {reason}", reason)
+            return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
         action = Action.ENABLE_KEY
     else:
         reason = f"no remediation applies to {facts.event_name}"
-        return RemediationPlan.skip(f"not needed: {reason}", reason)
+        return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
 
     reasons = [_scope_reason(facts)]
     if not _in_scope(facts):
-        return RemediationPlan.skip("not in scope", f"not in scope: {reasons[0]}")
+        return RemediationPlan.skip(Outcome.NOT_IN_SCOPE, reason=f"not in scope: {reasons[0]}")
     return RemediationPlan(action, reasons)
 
 
@@ -259,18 +368,12 @@ class Transition:
     event_id: str | None = None
 
 
-# Calls that leave a key Enabled or Disabled. ScheduleKeyDeletion is not one: it is the change
-# whose "before" we are asking about. CancelKeyDeletion always leaves the key Disabled.
-ENABLING_EVENTS = frozenset({"CreateKey", "EnableKey", "ImportKeyMaterial"})
-DISABLING_EVENTS = frozenset({"DisableKey", "CancelKeyDeletion"})
-
-
 def transition_state(event_name: str) -> str | None:
-    if event_name in ENABLING_EVENTS:
-        return "Enabled"
-    if event_name in DISABLING_EVENTS:
-        return "Disabled"
-    return None
+    """The state a successful call leaves the key in (the event table's ``leaves``).
+
+    ScheduleKeyDeletion leaves none: it is the change whose "before" we are asking about.
+    """
+    return kms_event(event_name).leaves
 
 
 @dataclass(frozen=True)
@@ -305,45 +408,10 @@ def state_before(
 
 
 # ----- tripwire -----------------------------------------------------------------------------
-# Administrative calls (and tool reads) that fail on a key pending deletion say nothing about a
-# workload needing it.
-_ADMIN_EVENTS = frozenset(
-    {
-        "ScheduleKeyDeletion",
-        "CancelKeyDeletion",
-        "DisableKey",
-        "EnableKey",
-        "PutKeyPolicy",
-        "DeleteImportedKeyMaterial",
-        "ImportKeyMaterial",
-        "TagResource",
-        "UntagResource",
-        "EnableKeyRotation",
-        "DisableKeyRotation",
-        "RotateKeyOnDemand",
-        "UpdateKeyDescription",
-        "CreateAlias",
-        "UpdateAlias",
-        "DeleteAlias",
-        "ReplicateKey",
-        "UpdatePrimaryRegion",
-        # Reads that tools (keyguard itself included) make on any key; they prove no workload.
-        "DescribeKey",
-        "GetKeyPolicy",
-        "GetKeyRotationStatus",
-        "ListGrants",
-        "ListKeyPolicies",
-        "ListResourceTags",
-        "ListAliases",
-        "GetKeyLastUsage",
-    }
-)
-TRIPWIRE_ERROR = "KMSInvalidStateException"
-
-
 def is_tripwire(event_name: str, error_code: str | None, key_state: str | None) -> bool:
     """A call rejected because the key is pending deletion (or disabled): a live dependency.
 
-    Decided on the error code and the key's re-read state, never on the error message.
+    Decided on the error code, the event table (administrative calls and reads prove nothing) and
+    the key's re-read state, never on the error message.
     """
-    return error_code == TRIPWIRE_ERROR and event_name not in _ADMIN_EVENTS and key_state in UNUSABLE_STATES
+    return error_code == TRIPWIRE_ERROR and kms_event(event_name).tripwire and key_state in UNUSABLE_STATES

@@ -3,7 +3,7 @@
 Flow for one event: parse the approval tag → ``policy.plan_remediation`` (pure: mode, scope, loop
 guard, approval) → re-read the key → act only if its state still calls for it → decide from evidence
 whether cancelling should also re-enable → tag the key ``keyguard:last-intervention`` → re-read the
-resulting state. Every failure is reported in the ``RemediationSection``; none is raised, so a
+resulting state. Every failure is reported in the typed ``Remediation`` result; none is raised, so a
 failed remediation never blocks the alert.
 
 Restoring after a cancel: CancelKeyDeletion always leaves the key Disabled, and the
@@ -26,14 +26,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.approval import parse_approval
 from shared.aws import ClientFactory, error_code
 from shared.config import Settings
-from shared.document import DependenciesSection, RemediationSection
+from shared.document import DependenciesSection
 from shared.journal import Journal, MemoryJournal
 from shared.key_inventory import KeySnapshot
 from shared.models import CloudTrailRecord
 from shared.observability import logger, metrics
 from shared.policy import (
     PENDING_STATES,
+    TRIPWIRE_ERROR,
     Action,
+    Outcome,
+    Remediation,
     RemediationFacts,
     Transition,
     is_tripwire,
@@ -41,6 +44,7 @@ from shared.policy import (
     state_before,
     transition_state,
 )
+from shared.policy import danger_averted as danger_averted  # re-exported: callers of remediate()
 
 # Exact IAM actions this module calls. The mutating three exist in the role only in enforce mode.
 ACTIONS: tuple[str, ...] = (
@@ -133,6 +137,21 @@ class CloudTrailHistory:
         return found, None
 
 
+class RemediatorProtocol(Protocol):
+    def remediate(
+        self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
+    ) -> Remediation: ...
+
+
+class NoRemediation:
+    """Remediation switched off (``REMEDIATION_MODE=off``): say so in the alert."""
+
+    def remediate(
+        self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
+    ) -> Remediation:
+        return Remediation("off", Outcome.OFF, resulting_state=snapshot.state)
+
+
 class Remediator:
     """Cancels deletions and re-enables keys within the configured mode and scope."""
 
@@ -154,7 +173,7 @@ class Remediator:
     # ----- the decision ------------------------------------------------------------------------
     def remediate(
         self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
-    ) -> RemediationSection:
+    ) -> Remediation:
         mode = self.settings.remediation_mode.value
         tags = snapshot.tags or {}
         approval = parse_approval(tags.get(self.settings.allow_deletion_tag_key), self._now().date())
@@ -181,19 +200,17 @@ class Remediator:
         if approval.describe(self.settings.allow_deletion_tag_key) and not approval.approved:
             reasons.append(str(approval.describe(self.settings.allow_deletion_tag_key)))
         if plan.action is Action.NONE:
-            return RemediationSection(
-                mode=mode,
-                action="none",
-                outcome=plan.outcome or "not needed",
+            return Remediation(
+                mode,
+                plan.result or Outcome.NOT_NEEDED,
+                detail=plan.detail,
                 resulting_state=snapshot.state,
                 reasons=reasons,
             )
         if snapshot.key_id is None or snapshot.arn is None:  # readable keys always have both
-            return RemediationSection(
-                mode=mode, action="none", outcome="not attempted: no key id", reasons=reasons
-            )
+            return Remediation(mode, Outcome.NOT_ATTEMPTED, detail="no key id", reasons=reasons)
         result = self._execute(plan.action, record, snapshot, reasons, dry_run=mode == "dry-run")
-        metrics.add_metric(name=f"Remediation{_metric_suffix(result.outcome)}", unit="Count", value=1)
+        metrics.add_metric(name=f"Remediation{result.result.metric}", unit="Count", value=1)
         logger.info(
             "remediation",
             key_arn=snapshot.arn,
@@ -213,18 +230,14 @@ class Remediator:
         reasons: list[str],
         *,
         dry_run: bool,
-    ) -> RemediationSection:
+    ) -> Remediation:
         mode = "dry-run" if dry_run else "enforce"
         key_id, key_arn = str(snapshot.key_id), str(snapshot.arn)
         kms = self.clients.client("kms", snapshot.region)
         state, problem = self._state(kms, key_id)
         if state is None:
-            return RemediationSection(
-                mode=mode,
-                action="none",
-                outcome=f"failed: {problem}",
-                resulting_state=snapshot.state,
-                reasons=reasons,
+            return Remediation(
+                mode, Outcome.FAILED, detail=problem, resulting_state=snapshot.state, reasons=reasons
             )
         tag_value = self._tag_value(action, record)
         earlier = record.event_id is not None and record.event_id in (
@@ -233,60 +246,50 @@ class Remediator:
 
         if action is Action.ENABLE_KEY:
             if state != "Disabled":
-                return RemediationSection(
-                    mode=mode,
-                    action="none",
-                    outcome="re-enabled (on an earlier delivery of this event)"
-                    if earlier
-                    else "already enabled",
+                return Remediation(
+                    mode,
+                    Outcome.REENABLED_EARLIER if earlier else Outcome.ALREADY_ENABLED,
                     resulting_state=state,
                     reasons=[*reasons, f"the key is {state}: nothing to re-enable"],
                 )
             if dry_run:
-                return RemediationSection(
-                    mode=mode,
-                    action="enable-key",
-                    outcome="would re-enable the key",
+                return Remediation(
+                    mode,
+                    Outcome.WOULD_REENABLE,
+                    "enable-key",
                     resulting_state=state,
                     reasons=[*reasons, *self._dry_run_steps(["EnableKey"], key_id, tag_value)],
                 )
             failure = self._call(kms.enable_key, key_id)
             if failure:
-                return RemediationSection(
-                    mode=mode,
-                    action="enable-key",
-                    outcome=f"failed: {failure}",
-                    resulting_state=state,
-                    reasons=reasons,
+                return Remediation(
+                    mode, Outcome.FAILED, "enable-key", failure, resulting_state=state, reasons=reasons
                 )
             self._journal_own(key_arn, "EnableKey", "Enabled")
             reasons.append(self._tag(kms, key_id, tag_value))
-            return RemediationSection(
-                mode=mode,
-                action="enable-key",
-                outcome="re-enabled",
+            return Remediation(
+                mode,
+                Outcome.REENABLED,
+                "enable-key",
                 resulting_state=self._state(kms, key_id)[0],
                 reasons=reasons,
             )
 
         # Action.CANCEL_DELETION
         if state not in PENDING_STATES:
-            outcome = "cancelled (on an earlier delivery of this event)" if earlier else "already cancelled"
-            return RemediationSection(
-                mode=mode,
-                action="none",
-                outcome=outcome,
+            return Remediation(
+                mode,
+                Outcome.CANCELLED_EARLIER if earlier else Outcome.ALREADY_CANCELLED,
                 resulting_state=state,
                 reasons=[*reasons, f"the key is {state}, not pending deletion: nothing to cancel"],
             )
         verdict_reenable, evidence = self._restore_verdict(record, snapshot)
         if dry_run:
             calls = ["CancelKeyDeletion", *(["EnableKey"] if verdict_reenable else [])]
-            restore = "re-enable it" if verdict_reenable else "leave it Disabled"
-            return RemediationSection(
-                mode=mode,
-                action="cancel-deletion",
-                outcome="would cancel the deletion and " + restore,
+            return Remediation(
+                mode,
+                Outcome.WOULD_CANCEL_AND_REENABLE if verdict_reenable else Outcome.WOULD_CANCEL,
+                "cancel-deletion",
                 resulting_state=state,
                 reasons=[
                     *reasons,
@@ -297,36 +300,37 @@ class Remediator:
         failure = self._call(kms.cancel_key_deletion, key_id)
         if failure:
             now_state, _ = self._state(kms, key_id)
-            if failure == "KMSInvalidStateException" and now_state not in PENDING_STATES:
-                return RemediationSection(
-                    mode=mode,
-                    action="none",
-                    outcome="already cancelled",
+            if failure == TRIPWIRE_ERROR and now_state not in PENDING_STATES:
+                return Remediation(
+                    mode,
+                    Outcome.ALREADY_CANCELLED,
                     resulting_state=now_state,
                     reasons=[*reasons, "someone else cancelled the deletion first"],
                 )
-            return RemediationSection(
-                mode=mode,
-                action="cancel-deletion",
-                outcome=f"failed: {failure}",
+            return Remediation(
+                mode,
+                Outcome.FAILED,
+                "cancel-deletion",
+                failure,
                 resulting_state=now_state or state,
                 reasons=reasons,
             )
         self._journal_own(key_arn, "CancelKeyDeletion", "Disabled")
         reasons.append(f"restore evidence: {evidence}")
-        outcome = "cancelled; left Disabled"
+        result, detail = Outcome.CANCELLED, None
         if verdict_reenable:
-            failure = self._call(kms.enable_key, key_id)
-            if failure:
-                outcome = f"cancelled; re-enable failed: {failure}"
+            detail = self._call(kms.enable_key, key_id)
+            if detail:
+                result = Outcome.REENABLE_FAILED
             else:
-                outcome = "cancelled and re-enabled"
+                result = Outcome.CANCELLED_AND_REENABLED
                 self._journal_own(key_arn, "EnableKey", "Enabled")
         reasons.append(self._tag(kms, key_id, tag_value))
-        return RemediationSection(
-            mode=mode,
-            action="cancel-deletion" + ("+enable-key" if verdict_reenable else ""),
-            outcome=outcome,
+        return Remediation(
+            mode,
+            result,
+            "cancel-deletion" + ("+enable-key" if verdict_reenable else ""),
+            detail,
             resulting_state=self._state(kms, key_id)[0],
             reasons=reasons,
         )
@@ -384,24 +388,3 @@ class Remediator:
         steps = [f"dry-run: would call {call} --key-id {key_id}" for call in calls]
         steps.append(f"dry-run: would tag {self.settings.intervention_tag_key}={tag_value}")
         return steps
-
-
-def _metric_suffix(outcome: str) -> str:
-    for prefix, name in (
-        ("cancelled and re-enabled", "CancelledReenabled"),
-        ("cancelled", "Cancelled"),
-        ("re-enabled", "Reenabled"),
-        ("already", "AlreadyDone"),
-        ("would", "DryRun"),
-        ("failed", "Failed"),
-    ):
-        if outcome.startswith(prefix):
-            return name
-    return "None"
-
-
-def danger_averted(section: RemediationSection) -> bool:
-    """Whether remediation took the key out of danger (lowers the alert's severity)."""
-    return section.mode == "enforce" and (
-        section.outcome.startswith("cancelled") or section.outcome.startswith("re-enabled")
-    )

@@ -10,28 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.approval import approval_note, parse_approval
+from shared.approval import parse_approval
+from shared.assemble import reminder_alert
 from shared.aws import ClientFactory, error_code
 from shared.config import Settings
-from shared.document import (
-    ActorSection,
-    AlertDocument,
-    DependenciesSection,
-    EventSection,
-    KeySection,
-    RemediationSection,
-    UncheckedFinder,
-)
+from shared.document import AlertDocument
 from shared.errors import ConfigurationError
 from shared.journal import DynamoJournal, Journal, MemoryJournal
 from shared.key_inventory import KeyInventory, KeySnapshot
 from shared.observability import logger, metrics
-from shared.policy import REMINDER, SeverityFacts, severity_for
 
 REMINDER_ACTIONS: tuple[str, ...] = (
     "kms:ListKeys",
@@ -74,6 +65,7 @@ class Reminders:
         self.days = days
         self._now = now or (lambda: datetime.now(UTC))
         self._publisher = publisher
+        self.inventory = KeyInventory(clients, clock=self._now)
         table = settings.idempotency_table_name
         self.journal: Journal = journal or (DynamoJournal(clients, table) if table else MemoryJournal())
 
@@ -99,20 +91,13 @@ class Reminders:
                     continue
                 if metadata.get("KeyState") != "PendingDeletion" or metadata.get("DeletionDate") is None:
                     continue
-                snapshot = KeySnapshot(reference=str(entry["KeyArn"]), region=region)
-                KeyInventory._apply_metadata(snapshot, metadata)
+                snapshot = KeySnapshot.from_metadata(str(entry["KeyArn"]), region, metadata)
                 days_left = snapshot.days_until_deletion(now)
                 if days_left is None or days_left not in self.days:
                     continue
                 # Only keys that are due are enriched; no other call is made on the account's keys
                 # (a rejected call on a key pending deletion would itself look like a tripwire).
-                key_id = snapshot.key_id
-                snapshot.aliases = KeyInventory._best_effort(
-                    snapshot, "aliases", partial(KeyInventory._aliases, kms, key_id)
-                )
-                snapshot.tags = KeyInventory._best_effort(
-                    snapshot, "tags", partial(KeyInventory._tags, kms, key_id)
-                )
+                self.inventory.enrich(snapshot, rotation=False)  # REMINDER_ACTIONS: no rotation status
                 due += 1
                 marker = f"reminder#{snapshot.arn}#{now.date().isoformat()}"
                 if not self.journal.claim(marker, REMINDER_MARKER_SECONDS, now):
@@ -120,7 +105,7 @@ class Reminders:
                     logger.info("reminder already sent today", key_arn=snapshot.arn)
                     continue
                 try:
-                    message_id = self.publisher.publish(self.document(snapshot, days_left, now))
+                    message_id = self.publisher.publish(self.document(snapshot, now))
                 except Exception:
                     self.journal.release(marker)  # not sent: tomorrow's run, or a retry, may send it
                     raise
@@ -138,86 +123,8 @@ class Reminders:
             return None
         return metadata
 
-    def document(self, snapshot: KeySnapshot, days_left: int, now: datetime) -> AlertDocument:
-        key_arn = str(snapshot.arn)
+    def document(self, snapshot: KeySnapshot, now: datetime) -> AlertDocument:
+        """The reminder for one key pending deletion."""
         approval = parse_approval((snapshot.tags or {}).get(self.settings.allow_deletion_tag_key), now.date())
-        remembered = self.journal.last_dependencies(key_arn)
-        notes = []
-        if remembered is not None:
-            dependencies = DependenciesSection(
-                complete=remembered.complete,
-                total=remembered.total,
-                items=remembered.items,
-                items_omitted=max(0, remembered.total - len(remembered.items)),
-            )
-            notes.append(f"Dependencies as last discovered on {remembered.recorded_at} (not searched again).")
-        else:
-            dependencies = DependenciesSection(
-                complete=False,
-                total=0,
-                unchecked=[
-                    UncheckedFinder(finder="all", reason="not searched: reminders reuse earlier results")
-                ],
-            )
-        approval_text = approval_note(approval, self.settings.allow_deletion_tag_key)
-        if approval_text:
-            notes.append(approval_text)
-        severity, reasons = severity_for(
-            SeverityFacts(
-                event_name=REMINDER,
-                dependencies=dependencies.total,
-                discovery_complete=dependencies.complete,
-                days_until_deletion=days_left,
-                approved=approval.approved,
-                key_state=snapshot.state,
-            )
-        )
-        notes.append("Severity: " + "; ".join(reasons) + ".")
-        label = (snapshot.aliases or [""])[0] or snapshot.key_id or key_arn
-        when = "tomorrow" if days_left <= 1 else f"in {days_left} days"
-        deletion = _iso(snapshot.deletion_date)
-        target = f"--key-id {snapshot.key_id} --region {snapshot.region}"
-        return AlertDocument(
-            alert_id=f"reminder-{snapshot.key_id}-{now.date().isoformat()}",
-            kind="reminder",
-            severity=severity,
-            title=f"KMS key {label} will be deleted {when}",
-            summary=f"{severity.value.upper()}: reminder: key {label} will be deleted {when} ({deletion})",
-            event=EventSection(
-                name=REMINDER, id=None, time=_iso(now), region=snapshot.region, account=key_arn.split(":")[4]
-            ),
-            actor=ActorSection.nobody(),
-            key=KeySection(
-                arn=key_arn,
-                id=snapshot.key_id,
-                readable=True,
-                aliases=snapshot.aliases or [],
-                tags=snapshot.tags or {},
-                state=snapshot.state,
-                deletion_date=deletion,
-                days_until_deletion=days_left,
-                manager=snapshot.manager,
-                origin=snapshot.origin,
-                spec=snapshot.spec,
-                usage=snapshot.usage,
-                description=snapshot.description,
-                creation_date=_iso(snapshot.creation_date),
-            ),
-            dependencies=dependencies,
-            remediation=RemediationSection(
-                mode=self.settings.remediation_mode.value,
-                action="none",
-                outcome="not attempted: reminders never act",
-                resulting_state=snapshot.state,
-            ),
-            next_steps=[
-                f"To keep the key: aws kms cancel-key-deletion {target}",
-                f"Then re-enable it (cancelling leaves it Disabled): aws kms enable-key {target}",
-            ],
-            notes=notes,
-            generated_at=_iso(now) or "",
-        )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+        remembered = self.journal.last_dependencies(str(snapshot.arn))
+        return reminder_alert(snapshot, remembered, approval, self.settings, now)

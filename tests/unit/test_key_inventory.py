@@ -138,3 +138,35 @@ def test_days_until_deletion_rounds_up_and_never_goes_negative(delta: timedelta,
     now = datetime(2026, 11, 29, 12, tzinfo=UTC)
     snapshot = KeySnapshot(reference="k", region=REGION, deletion_date=now + delta)
     assert snapshot.days_until_deletion(now) == days
+
+
+def test_a_snapshot_from_metadata_is_enriched_without_rotation_when_asked() -> None:
+    # Given a key already described (the reminder pass lists and describes keys itself)
+    client = boto3.client("kms", region_name=REGION)
+    snapshot = KeySnapshot.from_metadata("k", REGION, DESCRIBE["KeyMetadata"])
+    assert snapshot.readable
+    assert snapshot.key_id == "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+    # When its aliases and tags are added, without the rotation status
+    with Stubber(client) as stub:
+        stub.add_response("list_aliases", {"Aliases": [{"AliasName": "alias/b"}, {"AliasName": "alias/a"}]})
+        stub.add_response("list_resource_tags", {"Tags": [{"TagKey": "team", "TagValue": "pay"}]})
+        KeyInventory(_OneClient(client)).enrich(snapshot, rotation=False)
+
+    # Then exactly those two calls were made
+    assert snapshot.aliases == ["alias/a", "alias/b"]
+    assert snapshot.tags == {"team": "pay"}
+    assert snapshot.rotation_enabled is None
+    assert snapshot.notes() == []
+
+
+def test_the_key_policy_is_read_or_the_error_code_returned() -> None:
+    client = boto3.client("kms", region_name=REGION)
+    snapshot = KeySnapshot.from_metadata("k", REGION, DESCRIBE["KeyMetadata"])
+    inventory = KeyInventory(_OneClient(client))
+    key_id = snapshot.key_id
+    with Stubber(client) as stub:
+        stub.add_response("get_key_policy", {"Policy": "{}"}, {"KeyId": key_id, "PolicyName": "default"})
+        stub.add_client_error("get_key_policy", "AccessDeniedException")
+        assert inventory.key_policy(snapshot) == ("{}", None)
+        assert inventory.key_policy(snapshot) == (None, "AccessDeniedException")

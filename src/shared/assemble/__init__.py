@@ -1,0 +1,350 @@
+"""Assemble: the alert document from what the other steps found.
+
+One place builds the documents for every kind of notice: CloudTrail alerts, the "key deleted"
+notice, reminders and unprocessable events; ``sections`` builds their parts (also for
+``keyguard impact``) and ``headline`` their title and summary. Pure: no AWS, no clock (``now`` is
+passed in); severity comes from ``policy.severity_for``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.approval import Approval, approval_note
+from shared.assemble.headline import headline
+from shared.assemble.sections import (
+    actor_section,
+    event_section,
+    fingerprint,
+    iso,
+    keep_key_steps,
+    key_section,
+    next_steps,
+    not_searched,
+    remediation_section,
+)
+from shared.config import Settings
+from shared.document import (
+    ActorSection,
+    AlertDocument,
+    DependenciesSection,
+    EventSection,
+    KeySection,
+    Severity,
+)
+from shared.events import KEY_DELETED, REMINDER, Kind, SeverityRule, kms_event
+from shared.journal import RememberedDependencies
+from shared.key_inventory import KeySnapshot
+from shared.lockout import PolicyVerdict
+from shared.models import CloudTrailRecord, event_window
+from shared.parse import KeyDeletion
+from shared.policy import PENDING_STATES, Outcome, Remediation, SeverityFacts, danger_averted, severity_for
+from shared.triage import Triage
+
+__all__ = [
+    "Findings",
+    "deleted_alert",
+    "event_alert",
+    "headline",
+    "invalid_event_alert",
+    "key_section",
+    "not_searched",
+    "reminder_alert",
+    "with_remembered",
+]
+
+
+def _titled(doc: AlertDocument) -> AlertDocument:
+    title, summary = headline(doc)
+    return doc.model_copy(update={"title": title, "summary": summary})
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the responder's steps found for one CloudTrail record."""
+
+    record: CloudTrailRecord
+    snapshot: KeySnapshot
+    key_arn: str | None
+    key_origin: str | None  # where in the event the key was found
+    triage: Triage
+    dependencies: DependenciesSection
+    remediation: Remediation
+    approval: Approval
+    lockout: PolicyVerdict | None = None
+    notes: tuple[str, ...] = ()  # from parsing, resolving and enriching, in that order
+
+
+def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocument:
+    """The alert for a CloudTrail record."""
+    record, snapshot, remediation = found.record, found.snapshot, found.remediation
+    kind = found.triage.kind
+    notes = list(found.notes)
+    if remediation.resulting_state and snapshot.readable and remediation.resulting_state != snapshot.state:
+        notes.append(f"After remediation the key is {remediation.resulting_state} (it was {snapshot.state}).")
+    approval_text = approval_note(found.approval, settings.allow_deletion_tag_key)
+    if approval_text:
+        notes.append(approval_text)
+    if kind is Kind.TRIPWIRE:
+        notes.extend(_tripwire_notes(record, snapshot))
+    window, _ = event_window(record)
+    scheduled = kms_event(record.event_name).severity is SeverityRule.DELETION_SCHEDULED and not record.failed
+    short = scheduled and window < settings.short_window_days
+    if not snapshot.readable:
+        notes.append("The key could not be read; this alert is built from the event alone.")
+        if record.event_deletion_date and scheduled:
+            notes.append(f"The event reports deletion on '{record.event_deletion_date}' (unverified).")
+    if snapshot.state == "PendingReplicaDeletion":
+        notes.append(
+            "This multi-Region primary key waits for its replicas to be deleted: it has no "
+            "deletion date until the last replica is gone, then its own window starts."
+        )
+    if short:
+        notes.append(f"Short pending window: {window} days (threshold {settings.short_window_days}).")
+
+    key_account = found.key_arn.split(":")[4] if found.key_arn else record.account
+    actor = actor_section(record, key_account)
+    key = key_section(snapshot, now, remediation.resulting_state)
+    lockout = found.lockout
+    severity, reasons = severity_for(
+        SeverityFacts(
+            event_name=record.event_name,
+            failed=record.failed,
+            customer_managed=snapshot.is_customer_managed if snapshot.readable else None,
+            dependencies=found.dependencies.total,
+            discovery_complete=found.dependencies.complete,
+            days_until_deletion=key.days_until_deletion,
+            short_window=short,
+            actor_is_root=actor.is_root,
+            cross_account=actor.cross_account,
+            danger_averted=danger_averted(remediation),
+            approved=found.approval.approved,
+            key_state=snapshot.state,
+            tripwire=kind is Kind.TRIPWIRE,
+            lockout=bool(lockout and lockout.lockout and snapshot.state in PENDING_STATES),
+        )
+    )
+    notes.append("Severity: " + "; ".join(reasons) + ".")
+    return _titled(
+        AlertDocument(
+            alert_id=record.event_id or fingerprint(record.model_dump(mode="json", by_alias=True)),
+            kind=kind.value,
+            severity=severity,
+            title="",
+            summary="",
+            event=event_section(record, found.key_origin, short),
+            actor=actor,
+            key=key.model_copy(update={"arn": found.key_arn}),
+            dependencies=found.dependencies,
+            remediation=remediation_section(remediation),
+            next_steps=next_steps(
+                record.event_name,
+                record.failed and kind is not Kind.TRIPWIRE,
+                snapshot.key_id,
+                snapshot.region,
+                key.state if snapshot.readable else None,
+            ),
+            notes=notes,
+            generated_at=iso(now) or "",
+        )
+    )
+
+
+def _tripwire_notes(record: CloudTrailRecord, snapshot: KeySnapshot) -> list[str]:
+    ident = record.user_identity
+    caller = ident.arn or ident.invoked_by or ident.principal_id or "an unknown caller"
+    notes = [
+        f"Tripwire: {record.event_name} by {caller} failed with {record.error_code} because the key "
+        f"is {snapshot.state}: something still depends on this key."
+    ]
+    context = (record.request_parameters or {}).get("encryptionContext")
+    if isinstance(context, Mapping) and context:
+        pairs = ", ".join(f"{k}={v}" for k, v in sorted(context.items()))
+        notes.append(f"Encryption context of the failed call: {pairs}.")
+    if ident.invoked_by:
+        notes.append(f"The call was made through {ident.invoked_by}.")
+    return notes
+
+
+def with_remembered(
+    current: DependenciesSection, remembered: RememberedDependencies | None
+) -> tuple[DependenciesSection, list[str]]:
+    """Dependencies found now, plus those last recorded while the key existed (not found again)."""
+    notes = ["Dependencies were searched again by key id and ARN (the key's aliases were deleted with it)."]
+    items = list(current.items)
+    seen = {(i.service, i.resource_type, i.arn or i.name, i.region) for i in items}
+    if remembered is None:
+        notes.append("No dependency list was recorded for this key while it existed.")
+    else:
+        notes.append(
+            f"Last dependency list recorded while the key existed: {remembered.total} resources "
+            f"on {remembered.recorded_at}."
+        )
+        for item in remembered.items:
+            ident = (item.service, item.resource_type, item.arn or item.name, item.region)
+            if ident not in seen:
+                seen.add(ident)
+                evidence = f"last known on {remembered.recorded_at}: {item.evidence}"
+                items.append(item.model_copy(update={"evidence": evidence}))
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.resource_type] = counts.get(item.resource_type, 0) + 1
+    merged = current.model_copy(update={"items": items, "total": len(items), "counts": counts})
+    return merged, notes
+
+
+def deleted_alert(
+    deletion: KeyDeletion,
+    raw: Mapping[str, Any],
+    dependencies: DependenciesSection,
+    notes: list[str],
+    mode: str,
+    now: datetime,
+) -> AlertDocument:
+    """The final notice: KMS deleted the key at the end of its pending window."""
+    envelope = deletion.envelope
+    severity, reasons = severity_for(
+        SeverityFacts(
+            event_name=KEY_DELETED,
+            dependencies=dependencies.total,
+            discovery_complete=dependencies.complete,
+        )
+    )
+    return _titled(
+        AlertDocument(
+            alert_id=envelope.id or fingerprint(dict(raw)),
+            kind=Kind.DELETED.value,
+            severity=severity,
+            title="",
+            summary="",
+            event=EventSection(
+                name=KEY_DELETED,
+                id=envelope.id,
+                time=iso(envelope.time),
+                region=envelope.region,
+                account=envelope.account,
+            ),
+            actor=ActorSection(
+                type="AWSService",
+                arn=None,
+                account=envelope.account,
+                principal="kms.amazonaws.com",
+                invoked_by="kms.amazonaws.com",
+                source_ip=None,
+                user_agent=None,
+                via_console=False,
+                mfa=None,
+            ),
+            key=KeySection(arn=deletion.key_arn, id=deletion.key_id, readable=False, state="Deleted"),
+            dependencies=dependencies,
+            remediation=remediation_section(
+                Remediation(
+                    mode, Outcome.NOT_POSSIBLE, detail="the key is deleted", resulting_state="Deleted"
+                )
+            ),
+            next_steps=[
+                "Data encrypted under this key cannot be decrypted any more. For each resource listed, "
+                "restore from a copy encrypted under another key, or retire the resource.",
+            ],
+            notes=[*notes, "Severity: " + "; ".join(reasons) + "."],
+            generated_at=iso(now) or "",
+        )
+    )
+
+
+def reminder_alert(
+    snapshot: KeySnapshot,
+    remembered: RememberedDependencies | None,
+    approval: Approval,
+    settings: Settings,
+    now: datetime,
+) -> AlertDocument:
+    """The reminder that a scheduled deletion is near (dependencies as last discovered)."""
+    key_arn = str(snapshot.arn)
+    key = key_section(snapshot, now)
+    notes = []
+    if remembered is not None:
+        dependencies = DependenciesSection(
+            complete=remembered.complete,
+            total=remembered.total,
+            items=remembered.items,
+            items_omitted=max(0, remembered.total - len(remembered.items)),
+        )
+        notes.append(f"Dependencies as last discovered on {remembered.recorded_at} (not searched again).")
+    else:
+        dependencies = not_searched("reminders reuse earlier results")
+    approval_text = approval_note(approval, settings.allow_deletion_tag_key)
+    if approval_text:
+        notes.append(approval_text)
+    severity, reasons = severity_for(
+        SeverityFacts(
+            event_name=REMINDER,
+            dependencies=dependencies.total,
+            discovery_complete=dependencies.complete,
+            days_until_deletion=key.days_until_deletion,
+            approved=approval.approved,
+            key_state=snapshot.state,
+        )
+    )
+    notes.append("Severity: " + "; ".join(reasons) + ".")
+    mode = settings.remediation_mode.value
+    return _titled(
+        AlertDocument(
+            alert_id=f"reminder-{snapshot.key_id}-{now.date().isoformat()}",
+            kind=Kind.REMINDER.value,
+            severity=severity,
+            title="",
+            summary="",
+            event=EventSection(
+                name=REMINDER, id=None, time=iso(now), region=snapshot.region, account=key_arn.split(":")[4]
+            ),
+            actor=ActorSection.nobody(),
+            key=key,
+            dependencies=dependencies,
+            remediation=remediation_section(
+                Remediation(
+                    mode, Outcome.NOT_ATTEMPTED, detail="reminders never act", resulting_state=snapshot.state
+                )
+            ),
+            next_steps=keep_key_steps(f"--key-id {snapshot.key_id} --region {snapshot.region}"),
+            notes=notes,
+            generated_at=iso(now) or "",
+        )
+    )
+
+
+def invalid_event_alert(event: Any, reason: str, mode: str, now: datetime) -> AlertDocument:
+    """An event that could not be parsed: reported (medium), never dropped."""
+    raw = event if isinstance(event, Mapping) else {"value": repr(event)[:200]}
+    event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    return _titled(
+        AlertDocument(
+            alert_id=event_id or fingerprint(raw),
+            kind=Kind.INVALID_EVENT.value,
+            severity=Severity.MEDIUM,
+            title="",
+            summary="",
+            event=EventSection(
+                name=str(raw.get("detail-type") or "unknown"),
+                id=event_id,
+                time=None,
+                region=raw.get("region") if isinstance(raw.get("region"), str) else None,
+                account=raw.get("account") if isinstance(raw.get("account"), str) else None,
+            ),
+            actor=ActorSection.nobody(),
+            key=KeySection(arn=None, id=None, readable=False),
+            dependencies=not_searched("the event could not be parsed"),
+            remediation=remediation_section(
+                Remediation(mode, Outcome.NOT_ATTEMPTED, detail="the event could not be parsed")
+            ),
+            next_steps=[
+                "Check the EventBridge rule pattern and the event source; the raw event is in the "
+                "function's log under this alert id."
+            ],
+            notes=[reason],
+            generated_at=iso(now) or "",
+        )
+    )

@@ -1,0 +1,75 @@
+"""Discover: the key's dependencies within the time the invocation can spare.
+
+The budget is ``min(DISCOVERY_MAX_SECONDS, remaining time - elapsed - PUBLISH_RESERVE_SECONDS)``
+(``docs/decisions.md``, "Discovery budget from the Lambda context"), computed here only. A key that
+cannot be searched (unreadable, not customer managed, no time left) gets a section saying why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from shared.assemble.sections import not_searched
+from shared.aws import ClientFactory
+from shared.config import Settings
+from shared.dependencies import discover
+from shared.document import DependenciesSection
+from shared.key_inventory import KeySnapshot
+from shared.keyref import KeyIdentity
+
+
+class Discoverer(Protocol):
+    def __call__(
+        self, identity: KeyIdentity, clients: ClientFactory, *, deadline: float, max_workers: int = ...
+    ) -> DependenciesSection: ...
+
+
+class DependencySearch:
+    """Runs a ``Discoverer`` (the finder registry by default) for one key, within a budget."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: ClientFactory,
+        discoverer: Discoverer | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.discoverer: Discoverer = discoverer or discover
+        self._monotonic = monotonic
+
+    def budget(self, started: float, remaining_seconds: float | None) -> float:
+        """Seconds discovery may take, for an invocation that began at ``started`` (monotonic)."""
+        budget = self.settings.discovery_max_seconds
+        if remaining_seconds is None:
+            return budget
+        elapsed = self._monotonic() - started
+        return min(budget, remaining_seconds - elapsed - self.settings.publish_reserve_seconds)
+
+    def for_key(self, snapshot: KeySnapshot, budget: float) -> tuple[DependenciesSection, bool]:
+        """The dependencies, and whether they were searched (rather than a reason they were not)."""
+        identity = snapshot.identity()
+        if not snapshot.readable or identity is None:
+            return not_searched("the key could not be read"), False
+        if not snapshot.is_customer_managed:
+            return not_searched("the key is not customer managed"), False
+        if budget <= 0:
+            return not_searched("no time left before the Lambda timeout"), False
+        return self._run(identity, budget), True
+
+    def for_deleted_key(self, key_arn: str, budget: float) -> DependenciesSection:
+        """A deleted key has no aliases left: the search is by key id and ARN only."""
+        if budget <= 0:
+            return not_searched("no time left")
+        return self._run(KeyIdentity(key_arn=key_arn), budget)
+
+    def _run(self, identity: KeyIdentity, budget: float) -> DependenciesSection:
+        return self.discoverer(
+            identity,
+            self.clients,
+            deadline=self._monotonic() + budget,
+            max_workers=self.settings.discovery_max_workers,
+        )
