@@ -78,6 +78,7 @@ STAR_ALLOWED = {
 # reads and writes its records in the journal and publishes missed-event alerts.
 RECONCILE_OWN = {"kms:ListKeys", "kms:ListAliases", "kms:DescribeKey", "kms:ListResourceTags"}
 
+
 def declared_actions() -> set[str]:
     """What the code says it calls."""
     return {action for name, read in SOURCES.items() for action in read(importlib.import_module(name))}

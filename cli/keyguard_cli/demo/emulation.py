@@ -188,7 +188,9 @@ def _answer(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse,
     missing = MOTO_LACKS.get((model.service_model.service_name, model.name))
     if missing is None:
         return None  # moto answers
-    parsed = missing.answer({**(context.get("emulation_params") or {}), "_region": context.get("client_region")})
+    parsed = missing.answer(
+        {**(context.get("emulation_params") or {}), "_region": context.get("client_region")}
+    )
     parsed.setdefault("ResponseMetadata", {"HTTPStatusCode": 200, "RequestId": "emulated"})
     return AWSResponse("https://emulated.invalid/", 200, HTTPHeaders(), None), parsed
 
