@@ -71,7 +71,7 @@ validate: $(SAM)
 build: $(SAM)
 	PATH="$(SAM_PYTHON):$$PATH" $(SAM) build --template template.yaml --build-dir .aws-sam/build
 	"$(SAM_PYTHON)/python3.13" -m compileall -q -f --invalidation-mode unchecked-hash \
-		.aws-sam/build/KeyEventsFunction .aws-sam/build/ReminderFunction
+		.aws-sam/build/KeyEventsFunction .aws-sam/build/ReminderFunction .aws-sam/build/ReconcileFunction
 
 # The built functions hold handlers/, shared/ and their requirements: no CLI, demo or test code.
 package-check: venv

@@ -83,6 +83,17 @@ def _imports(source: Path) -> Iterator[str]:
             yield node.module.split(".", 1)[0]
 
 
+def _stray_bytecode(package: Package) -> list[str]:
+    """The root ``__pycache__`` (``make build`` compiles the package) may hold only the bytecode of
+    single-module distributions installed at the root, such as ``six.py``."""
+    found = []
+    for compiled in sorted((package.path / "__pycache__").iterdir()):
+        module = compiled.name.split(".", 1)[0]
+        if compiled.suffix != ".pyc" or f"{module}.py" not in package.owner:
+            found.append(f"{package.name}/__pycache__/{compiled.name}: not the bytecode of a shipped module")
+    return found
+
+
 def violations(package: Package) -> list[str]:
     found = []
     for entry in package.entries():
@@ -90,6 +101,8 @@ def violations(package: Package) -> list[str]:
             dist = package.owner[entry]
             if dist in FORBIDDEN_DISTRIBUTIONS:
                 found.append(f"{package.name}/{entry}: {dist} is not a runtime dependency")
+        elif entry == "__pycache__":
+            found += _stray_bytecode(package)
         elif entry not in FIRST_PARTY | ALLOWED_FILES:
             found.append(f"{package.name}/{entry}: not function code (only {sorted(FIRST_PARTY)} may ship)")
     for top in sorted(FIRST_PARTY):

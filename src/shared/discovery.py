@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 from shared.assemble.sections import not_searched
@@ -38,7 +39,14 @@ class DependencySearch:
     ) -> None:
         self.settings = settings
         self.clients = clients
-        self.discoverer: Discoverer = discoverer or discover
+        # The finder registry, configured from the settings (index, aggregator, quotas, usage budget).
+        self.discoverer: Discoverer = discoverer or partial(
+            discover,
+            config_index=settings.discovery_config_index,
+            aggregator=settings.discovery_config_aggregator,
+            usage_seconds=settings.usage_lookup_seconds,
+            rate_limits=settings.rate_limits,
+        )
         self._monotonic = monotonic
 
     def budget(self, started: float, remaining_seconds: float | None) -> float:

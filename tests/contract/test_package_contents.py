@@ -74,6 +74,27 @@ def _moto(function: Path) -> None:
     _dist(function, "moto", "moto")
 
 
+def _single_module(function: Path, name: str = "six") -> None:
+    """A distribution installed as one module at the root, compiled by ``make build``."""
+    (function / f"{name}.py").write_text("")
+    info = function / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text(f"{name}.py,,\n{info.name}/RECORD,,\n")
+    (function / "__pycache__").mkdir(exist_ok=True)
+    (function / "__pycache__" / f"{name}.cpython-313.pyc").write_bytes(b"")
+
+
+def _stray_bytecode(function: Path) -> None:
+    (function / "__pycache__").mkdir()
+    (function / "__pycache__" / "keyguard_cli.cpython-313.pyc").write_bytes(b"")
+
+
+def test_the_bytecode_of_a_shipped_root_module_passes(package: Path) -> None:
+    _single_module(package)
+
+    assert package_check.main([str(package.parent)]) == 0
+
+
 def _no_shared(function: Path) -> None:
     for path in sorted((function / "shared").iterdir()):
         path.unlink()
@@ -89,8 +110,9 @@ def _no_shared(function: Path) -> None:
         (_demo_import, "shared/helpers.py: imports keyguard_cli"),
         (_moto, "moto is not a runtime dependency"),
         (_no_shared, "shared: missing"),
+        (_stray_bytecode, "keyguard_cli.cpython-313.pyc: not the bytecode of a shipped module"),
     ],
-    ids=["cli", "tests", "test-module", "demo-import", "moto", "no-shared"],
+    ids=["cli", "tests", "test-module", "demo-import", "moto", "no-shared", "stray-bytecode"],
 )
 def test_anything_else_fails_the_check(
     package: Path, capsys: pytest.CaptureFixture[str], change: Callable[[Path], None], reason: str

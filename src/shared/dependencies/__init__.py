@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.aws import ClientFactory
-from shared.dependencies.base import DiscoveryOutcome, Finder, FinderContext, RateLimit, Work, run_finders
+from shared.dependencies.base import DiscoveryOutcome, Finder, FinderContext, RateLimit, Work
 from shared.dependencies.catalog import TABLE
 from shared.dependencies.clients import discovery_clients
 from shared.dependencies.config_index import INDEX_ACTIONS, ConfigIndexFinder, IndexReport
+from shared.dependencies.engine import run_finders
 from shared.dependencies.evidence import CloudTrailUsageFinder, GrantsFinder, LastUsageFinder, summarise_usage
 from shared.dependencies.table import TableFinder
 from shared.document import DependenciesSection, DependencyItem, GrantItem, IndexFallback, IndexSection
