@@ -37,8 +37,11 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import botocore.session
+
 from bench.emulator.accounts import ACCOUNT, Account, seed
 from bench.emulator.config_query import InvalidExpression, Select, parse
+from keyguard_cli.demo.emulation import MOTO_LACKS
 
 HOST = "127.0.0.1"
 JSON = "application/x-amz-json-1.1"
@@ -416,7 +419,42 @@ def _xml(text: str) -> Callable[..., tuple[int, tuple[str, bytes]]]:
     return lambda *_: (200, ("text/xml", text.encode()))
 
 
+# Wire forms of the empty answers for query-protocol APIs in ``MOTO_LACKS`` (XML, not JSON).
+_XML_EMPTY: dict[tuple[str, str], Callable[..., tuple[int, tuple[str, bytes]]]] = {
+    ("ec2", "GetEbsDefaultKmsKeyId"): _xml(
+        '<GetEbsDefaultKmsKeyIdResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+        "<requestId>bench</requestId><kmsKeyId>alias/aws/ebs</kmsKeyId></GetEbsDefaultKmsKeyIdResponse>"
+    ),
+    ("elasticache", "DescribeServerlessCaches"): _xml(
+        '<DescribeServerlessCachesResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/">'
+        "<DescribeServerlessCachesResult><ServerlessCaches/></DescribeServerlessCachesResult>"
+        "<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></DescribeServerlessCachesResponse>"
+    ),
+}
+
+
+def lacks_answers() -> dict[tuple[str, str], Callable[..., Any]]:
+    """Every API in the demo's one list of what moto lacks, answered as an empty account would,
+    keyed by (signing name, operation) as requests arrive here."""
+    session = botocore.session.get_session()
+    answers: dict[tuple[str, str], Callable[..., Any]] = {}
+    for (service, operation), missing in MOTO_LACKS.items():
+        model = session.get_service_model(service)
+        if {"json", "rest-json"} & set(model.metadata.get("protocols") or [model.protocol]):
+            answers[(model.signing_name, operation)] = _empty_answer(missing.empty)
+        else:
+            answers[(model.signing_name, operation)] = _XML_EMPTY[(service, operation)]
+    return answers
+
+
+def _empty_answer(empty: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    return lambda *_: dict(empty)
+
+
+# What moto lacks, then what the benchmark answers itself (a seeded account's history and usage,
+# Config, and the describes served without moto's per-item overhead).
 Emulator.ANSWERS = {
+    **lacks_answers(),
     ("config", "DescribeConfigurationRecorders"): Emulator._recorders,
     ("config", "DescribeConfigurationRecorderStatus"): Emulator._recorder_status,
     ("config", "DescribeConfigurationAggregators"): _empty("ConfigurationAggregators", []),
@@ -430,21 +468,6 @@ Emulator.ANSWERS = {
     ("ssm", "DescribeParameters"): Emulator._describe_parameters,
     ("rds", "DescribeDBInstances"): lambda self, *args: Emulator._rds(self, *args, clusters=False),
     ("rds", "DescribeDBClusters"): lambda self, *args: Emulator._rds(self, *args, clusters=True),
-    ("elasticmapreduce", "ListSecurityConfigurations"): _empty("SecurityConfigurations", []),
-    ("cassandra", "ListKeyspaces"): _empty("keyspaces", []),
-    ("redshift-serverless", "ListNamespaces"): _empty("namespaces", []),
-    ("codeartifact", "ListDomains"): _empty("domains", []),
-    ("xray", "GetEncryptionConfig"): _empty("EncryptionConfig", {"Type": "NONE", "Status": "ACTIVE"}),
-    ("backup", "ListRecoveryPointsByBackupVault"): _empty("RecoveryPoints", []),
-    ("ec2", "GetEbsDefaultKmsKeyId"): _xml(
-        '<GetEbsDefaultKmsKeyIdResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
-        "<requestId>bench</requestId><kmsKeyId>alias/aws/ebs</kmsKeyId></GetEbsDefaultKmsKeyIdResponse>"
-    ),
-    ("elasticache", "DescribeServerlessCaches"): _xml(
-        '<DescribeServerlessCachesResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/">'
-        "<DescribeServerlessCachesResult><ServerlessCaches/></DescribeServerlessCachesResult>"
-        "<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></DescribeServerlessCachesResponse>"
-    ),
 }
 
 
