@@ -25,6 +25,13 @@ REMINDER = "DeletionReminder"  # the event name of the daily reminder pass's not
 # The error a call gets when the key's state forbids it (pending deletion, disabled), per "Key
 # states of AWS KMS keys": https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
 TRIPWIRE_ERROR = "KMSInvalidStateException"
+# The errors a workload's call gets when the key cannot be used: a Disabled key refuses
+# cryptographic calls with DisabledException, a key pending deletion with DisabledException or
+# KMSInvalidStateException (https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html,
+# "Errors"). The tripwire rule matches both; the responder decides from the re-read key state.
+TRIPWIRE_ERRORS = frozenset({TRIPWIRE_ERROR, "DisabledException"})
+IMPORTED_MATERIAL_EXPIRED = "KMS Imported Key Material Expiration"  # KMS's own event
+CLOUDTRAIL_SERVICE_EVENT = "AWS Service Event via CloudTrail"  # detail-type of AwsServiceEvent records
 
 
 class Route(StrEnum):
@@ -32,9 +39,13 @@ class Route(StrEnum):
 
     ALERTING = "alerting"  # the changes kms-keyguard exists for, successful or not
     LIFECYCLE = "lifecycle"  # follow-ups and other key-level changes
-    NATIVE = "native"  # KMS's own event, matched on its detail-type
+    NATIVE = "native"  # KMS's own events, and the service events CloudTrail records for KMS
     SCHEDULE = "schedule"  # raised by the function itself on a schedule
-    TRIPWIRE = "tripwire"  # not routed by name: arrives only when it fails with TRIPWIRE_ERROR
+    TRIPWIRE = "tripwire"  # not routed by name: arrives only when it fails with TRIPWIRE_ERRORS
+    # Tampering with the guard or its inputs (``TAMPER_TABLE``), one rule each.
+    TAMPER_TRAIL = "tamper-trail"  # CloudTrail (any trail) and the stack's EventBridge rules
+    TAMPER_COMPUTE = "tamper-compute"  # the stack's functions, idempotency table and queues
+    TAMPER_ALERTING = "tamper-alerting"  # the stack's topics, alarms and log groups
 
 
 class Kind(StrEnum):
@@ -81,6 +92,12 @@ class KmsEvent:
     remedy: Action = Action.NONE
     leaves: str | None = None  # "Enabled" | "Disabled": the key's state after a successful call
     tripwire: bool = True  # a call rejected for the key's state proves a workload needs the key
+    # The request field naming the tag a rule filters on ("tags.tagKey"): routed only when the
+    # call names the protect or approval tag.
+    tag_field: str | None = None
+    # The event's detail-type, for the native route (matched by detail-type, or by name inside
+    # a CloudTrail service event).
+    detail_type: str | None = None
     done: str | None = None  # "scheduled for deletion": what a successful call did to the key
     attempt: str | None = None  # "schedule deletion of": what a failed call tried to do
     headline: str | None = None  # the notice's title, with {label}, {state} and {when}
@@ -95,8 +112,6 @@ class KmsEvent:
 # on a key pending deletion, they say nothing about a workload needing it.
 _ADMINISTRATIVE = (
     "ImportKeyMaterial",
-    "TagResource",
-    "UntagResource",
     "EnableKeyRotation",
     "DisableKeyRotation",
     "RotateKeyOnDemand",
@@ -176,7 +191,29 @@ TABLE: tuple[KmsEvent, ...] = (
         tripwire=False,
         headline="key policy of {label} changed while the key is {state}",
     ),
-    KmsEvent(KEY_DELETED, Route.NATIVE, Kind.DELETED, SeverityRule.KEY_DELETED, done="deleted"),
+    # Custom key store changes: a disconnected or deleted store leaves its keys Unavailable.
+    *(
+        KmsEvent(name, Route.LIFECYCLE, tripwire=False)
+        for name in ("DisconnectCustomKeyStore", "DeleteCustomKeyStore", "UpdateCustomKeyStore")
+    ),
+    # Changes to the protect or approval tag (other tags are not routed).
+    KmsEvent("TagResource", Route.LIFECYCLE, tripwire=False, tag_field="tags.tagKey"),
+    KmsEvent("UntagResource", Route.LIFECYCLE, tripwire=False, tag_field="tagKeys"),
+    KmsEvent(
+        KEY_DELETED,
+        Route.NATIVE,
+        Kind.DELETED,
+        SeverityRule.KEY_DELETED,
+        done="deleted",
+        detail_type=KEY_DELETED,
+    ),
+    KmsEvent(IMPORTED_MATERIAL_EXPIRED, Route.NATIVE, tripwire=False, detail_type=IMPORTED_MATERIAL_EXPIRED),
+    KmsEvent(
+        "DeleteExpiredKeyMaterial",
+        Route.NATIVE,
+        tripwire=False,
+        detail_type=CLOUDTRAIL_SERVICE_EVENT,
+    ),
     KmsEvent(REMINDER, Route.SCHEDULE, Kind.REMINDER, SeverityRule.REMINDER),
     KmsEvent("CreateKey", leaves="Enabled"),
     *(
@@ -196,3 +233,140 @@ def kms_event(name: str) -> KmsEvent:
 def names(route: Route) -> frozenset[str]:
     """The names of the events one route delivers."""
     return frozenset(event.name for event in TABLE if event.route is route)
+
+
+@dataclass(frozen=True)
+class TamperCall:
+    """Calls on one service that would silence or blind the guard, and how a record names the
+    resource they touch (the request field each tamper rule filters on).
+
+    Request fields follow each API's CloudTrail record (``requestParameters`` keep the API's member
+    names). Lambda records some calls with an API-version suffix (``DeleteFunction20150331``,
+    ``UpdateFunctionConfiguration20150331v2``), so its names match as prefixes:
+    https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
+    """
+
+    source: str  # the EventBridge source ("aws.cloudtrail")
+    event_source: str  # CloudTrail's eventSource ("cloudtrail.amazonaws.com")
+    names: tuple[str, ...]
+    route: Route
+    resource_field: str | None  # the requestParameters field naming the resource (None: any)
+    what: str  # "CloudTrail trail": what the resource is, in the alert's words
+    prefix: bool = False
+
+    def matches(self, event_source: str | None, event_name: str) -> bool:
+        if event_source != self.event_source:
+            return False
+        if self.prefix:
+            return any(event_name.startswith(name) for name in self.names)
+        return event_name in self.names
+
+
+TAMPER_TABLE: tuple[TamperCall, ...] = (
+    # Any trail (the filter field names which): without a logging trail the guard is blind.
+    TamperCall(
+        "aws.cloudtrail",
+        "cloudtrail.amazonaws.com",
+        ("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"),
+        Route.TAMPER_TRAIL,
+        None,
+        "CloudTrail trail",
+    ),
+    TamperCall(
+        "aws.events",
+        "events.amazonaws.com",
+        ("DisableRule", "DeleteRule", "PutRule"),
+        Route.TAMPER_TRAIL,
+        "name",
+        "EventBridge rule",
+    ),
+    # PutTargets with an existing target id replaces (redirects) that target.
+    TamperCall(
+        "aws.events",
+        "events.amazonaws.com",
+        ("RemoveTargets", "PutTargets"),
+        Route.TAMPER_TRAIL,
+        "rule",
+        "EventBridge rule",
+    ),
+    TamperCall(
+        "aws.lambda",
+        "lambda.amazonaws.com",
+        (
+            "DeleteFunction",  # also DeleteFunctionConcurrency, DeleteFunctionEventInvokeConfig
+            "PutFunctionConcurrency",
+            "UpdateFunctionConfiguration",
+            "UpdateFunctionCode",
+            "RemovePermission",
+            "PutFunctionEventInvokeConfig",
+            "UpdateFunctionEventInvokeConfig",
+        ),
+        Route.TAMPER_COMPUTE,
+        "functionName",
+        "Lambda function",
+        prefix=True,
+    ),
+    TamperCall(
+        "aws.dynamodb",
+        "dynamodb.amazonaws.com",
+        ("DeleteTable", "UpdateTable"),
+        Route.TAMPER_COMPUTE,
+        "tableName",
+        "DynamoDB table",
+    ),
+    TamperCall(
+        "aws.sqs",
+        "sqs.amazonaws.com",
+        ("DeleteQueue", "SetQueueAttributes", "PurgeQueue"),
+        Route.TAMPER_COMPUTE,
+        "queueUrl",
+        "SQS queue",
+    ),
+    TamperCall(
+        "aws.sns",
+        "sns.amazonaws.com",
+        ("DeleteTopic", "SetTopicAttributes"),
+        Route.TAMPER_ALERTING,
+        "topicArn",
+        "SNS topic",
+    ),
+    TamperCall(
+        "aws.sns",
+        "sns.amazonaws.com",
+        ("Unsubscribe",),
+        Route.TAMPER_ALERTING,
+        "subscriptionArn",
+        "SNS subscription",
+    ),
+    TamperCall(
+        "aws.monitoring",
+        "monitoring.amazonaws.com",
+        ("DisableAlarmActions", "DeleteAlarms"),
+        Route.TAMPER_ALERTING,
+        "alarmNames",
+        "CloudWatch alarm",
+    ),
+    TamperCall(
+        "aws.monitoring",
+        "monitoring.amazonaws.com",
+        ("PutMetricAlarm",),
+        Route.TAMPER_ALERTING,
+        "alarmName",
+        "CloudWatch alarm",
+    ),
+    TamperCall(
+        "aws.logs",
+        "logs.amazonaws.com",
+        ("DeleteLogGroup", "DeleteMetricFilter"),
+        Route.TAMPER_ALERTING,
+        "logGroupName",
+        "CloudWatch Logs log group",
+    ),
+)
+
+TAMPER_ROUTES = frozenset({Route.TAMPER_TRAIL, Route.TAMPER_COMPUTE, Route.TAMPER_ALERTING})
+
+
+def tamper_call(event_source: str | None, event_name: str) -> TamperCall | None:
+    """The tamper row for a non-KMS call, or ``None`` when the call is not tampering."""
+    return next((row for row in TAMPER_TABLE if row.matches(event_source, event_name)), None)

@@ -22,6 +22,7 @@ from shared.aws import ClientFactory
 from shared.config import RemediationMode, Settings
 from shared.discovery import DependencySearch, Discoverer
 from shared.document import AlertDocument, DependenciesSection
+from shared.heartbeat import Canary, beat, canary
 from shared.idempotency import IdempotentRunner
 from shared.journal import DynamoJournal, Journal, MemoryJournal, remember
 from shared.key_inventory import KeyInventory, KeySnapshot
@@ -73,6 +74,10 @@ class Receipt:
             dependencies=doc.dependencies.total,
             remediation=doc.remediation.outcome,
         )
+
+    @classmethod
+    def heartbeat(cls, beat: Canary) -> Receipt:
+        return cls(beat.event_id, "heartbeat", "low", None, None, 0, "not-attempted")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,6 +144,12 @@ class Responder:
     # ----- entry points --------------------------------------------------------------------
     def handle(self, event: Mapping[str, Any], remaining_seconds: float | None = None) -> Receipt:
         """Assess and publish. Raises ``AlertDeliveryError`` only when publishing fails."""
+        heartbeat = canary(event)
+        if heartbeat is not None:
+            # The canary came through its rule to the function: record that, page nobody.
+            beat(heartbeat)
+            logger.info("heartbeat", rule=heartbeat.rule, stack=heartbeat.stack)
+            return Receipt.heartbeat(heartbeat)
         evaluation = self._evaluate(event, remaining_seconds, claim=True)
         doc = evaluation.doc
         if not evaluation.publish:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.events import (
+    IMPORTED_MATERIAL_EXPIRED,
     KEY_DELETED,
     REMINDER,
     TABLE,
@@ -14,6 +15,7 @@ from shared.events import (
     SeverityRule,
     kms_event,
     names,
+    tamper_call,
 )
 from shared.policy import is_tripwire, transition_state
 
@@ -41,7 +43,11 @@ R, K, S, A = Route, Kind, SeverityRule, Action
         (REMINDER, R.SCHEDULE, K.REMINDER, S.REMINDER, Action.NONE, None, True),
         ("CreateKey", R.TRIPWIRE, K.ALERT, S.OTHER, Action.NONE, "Enabled", True),
         ("ImportKeyMaterial", R.TRIPWIRE, K.ALERT, S.OTHER, Action.NONE, "Enabled", False),
-        ("TagResource", R.TRIPWIRE, K.ALERT, S.OTHER, Action.NONE, None, False),
+        ("TagResource", R.LIFECYCLE, K.ALERT, S.OTHER, Action.NONE, None, False),
+        ("UntagResource", R.LIFECYCLE, K.ALERT, S.OTHER, Action.NONE, None, False),
+        ("DisconnectCustomKeyStore", R.LIFECYCLE, K.ALERT, S.OTHER, Action.NONE, None, False),
+        (IMPORTED_MATERIAL_EXPIRED, R.NATIVE, K.ALERT, S.OTHER, Action.NONE, None, False),
+        ("DeleteExpiredKeyMaterial", R.NATIVE, K.ALERT, S.OTHER, Action.NONE, None, False),
         ("DescribeKey", R.TRIPWIRE, K.ALERT, S.OTHER, Action.NONE, None, False),
         ("GetKeyPolicy", R.TRIPWIRE, K.ALERT, S.OTHER, Action.NONE, None, False),
         # not in the table: an ordinary call, a tripwire when the key's state refuses it
@@ -76,8 +82,44 @@ def test_the_routes_name_the_calls_the_rules_deliver() -> None:
         "EnableKey",
         "DeleteImportedKeyMaterial",
         "PutKeyPolicy",
+        "DisconnectCustomKeyStore",
+        "DeleteCustomKeyStore",
+        "UpdateCustomKeyStore",
+        "TagResource",
+        "UntagResource",
     }
-    assert names(Route.NATIVE) == {KEY_DELETED}
+    assert names(Route.NATIVE) == {KEY_DELETED, IMPORTED_MATERIAL_EXPIRED, "DeleteExpiredKeyMaterial"}
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "route"),
+    [
+        ("cloudtrail.amazonaws.com", "StopLogging", Route.TAMPER_TRAIL),
+        ("events.amazonaws.com", "DeleteRule", Route.TAMPER_TRAIL),
+        ("lambda.amazonaws.com", "DeleteFunction20150331", Route.TAMPER_COMPUTE),
+        ("lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2", Route.TAMPER_COMPUTE),
+        ("sqs.amazonaws.com", "PurgeQueue", Route.TAMPER_COMPUTE),
+        ("sns.amazonaws.com", "Unsubscribe", Route.TAMPER_ALERTING),
+        ("logs.amazonaws.com", "DeleteMetricFilter", Route.TAMPER_ALERTING),
+    ],
+)
+def test_a_tamper_call_is_found_by_its_service_and_name(source: str, name: str, route: Route) -> None:
+    row = tamper_call(source, name)
+    assert row is not None
+    assert row.route is route
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("lambda.amazonaws.com", "Invoke"),
+        ("cloudtrail.amazonaws.com", "LookupEvents"),
+        ("sns.amazonaws.com", "Publish"),
+        ("kms.amazonaws.com", "DeleteTable"),  # right name, wrong service
+    ],
+)
+def test_reads_and_other_services_calls_are_not_tamper_calls(source: str, name: str) -> None:
+    assert tamper_call(source, name) is None
 
 
 def test_a_call_a_rule_routes_by_name_is_never_a_tripwire() -> None:
