@@ -15,8 +15,10 @@ arrives, a tripwire when it fails because the key is pending deletion or disable
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from shared.models import KEY_DELETION_DETAIL_TYPE
 
@@ -58,6 +60,7 @@ class Kind(StrEnum):
     DELETED = "deleted"
     REMINDER = "reminder"
     INVALID_EVENT = "invalid-event"
+    TAMPER = "tamper"  # a call that would silence or blind the guard (``TAMPER_TABLE``)
 
 
 class SeverityRule(StrEnum):
@@ -253,6 +256,19 @@ class TamperCall:
     resource_field: str | None  # the requestParameters field naming the resource (None: any)
     what: str  # "CloudTrail trail": what the resource is, in the alert's words
     prefix: bool = False
+    # Request fields naming the resource, for the alert (default: the filter field).
+    named_by: tuple[str, ...] = ()
+
+    def resource(self, request_parameters: Mapping[str, Any] | None) -> str | None:
+        """The resource the call named, as the record gives it (lists joined), or ``None``."""
+        values: list[str] = []
+        for name in self.named_by or ((self.resource_field,) if self.resource_field else ()):
+            value = (request_parameters or {}).get(name)
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            if value not in (None, ""):
+                values.append(f"{value}" if not values else f"{name} {value}")
+        return "; ".join(values) or None
 
     def matches(self, event_source: str | None, event_name: str) -> bool:
         if event_source != self.event_source:
@@ -271,6 +287,7 @@ TAMPER_TABLE: tuple[TamperCall, ...] = (
         Route.TAMPER_TRAIL,
         None,
         "CloudTrail trail",
+        named_by=("name", "trailName"),
     ),
     TamperCall(
         "aws.events",
@@ -361,6 +378,7 @@ TAMPER_TABLE: tuple[TamperCall, ...] = (
         Route.TAMPER_ALERTING,
         "logGroupName",
         "CloudWatch Logs log group",
+        named_by=("logGroupName", "filterName"),
     ),
 )
 

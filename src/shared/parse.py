@@ -20,13 +20,23 @@ from shared.models import (
     KeyDeletionDetail,
 )
 
+KMS_EVENT_SOURCE = "kms.amazonaws.com"
+
 
 class UnprocessableEvent(ValueError):
     """The event is not one the responder understands; it is reported, not crashed on."""
 
 
 def parse_record(event: Mapping[str, Any]) -> CloudTrailRecord:
-    """The CloudTrail record inside an EventBridge envelope (or a bare record, as replays send)."""
+    """The KMS CloudTrail record inside an EventBridge envelope (or a bare record, as replays send)."""
+    record = parse_cloudtrail(event)
+    if record.event_source not in (None, KMS_EVENT_SOURCE):
+        raise UnprocessableEvent(f"not a KMS event (eventSource {record.event_source!r})")
+    return record
+
+
+def parse_cloudtrail(event: Mapping[str, Any]) -> CloudTrailRecord:
+    """The CloudTrail record of any service (the tamper rules route other services' calls)."""
     if not isinstance(event, Mapping):
         raise UnprocessableEvent(f"event is a {type(event).__name__}, not an object")
     try:
@@ -39,8 +49,6 @@ def parse_record(event: Mapping[str, Any]) -> CloudTrailRecord:
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in err["loc"]) or "event" for err in exc.errors()[:5])
         raise UnprocessableEvent(f"malformed event: invalid or missing {fields}") from None
-    if record.event_source not in (None, "kms.amazonaws.com"):
-        raise UnprocessableEvent(f"not a KMS event (eventSource {record.event_source!r})")
     if record.aws_region is None and isinstance(event.get("region"), str):
         record = record.model_copy(update={"aws_region": event["region"]})
     return record

@@ -54,6 +54,14 @@ def _bump(severity: Severity, by: int) -> Severity:
     return _ORDER[max(0, min(len(_ORDER) - 1, severity.rank + by))]
 
 
+def tamper_severity(failed: bool) -> tuple[Severity, list[str]]:
+    """A call that would silence or blind the guard: critical when it succeeded, high when it was
+    refused (someone with access to the account tried; nothing changed)."""
+    if failed:
+        return Severity.HIGH, ["an attempt to tamper with the guard or its inputs failed: nothing changed"]
+    return Severity.CRITICAL, ["the guard or one of its inputs was tampered with"]
+
+
 def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
     """The alert's severity and the reasons behind it, in the order they were applied."""
     reasons: list[str] = []

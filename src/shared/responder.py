@@ -22,6 +22,7 @@ from shared.aws import ClientFactory
 from shared.config import RemediationMode, Settings
 from shared.discovery import DependencySearch, Discoverer
 from shared.document import AlertDocument, DependenciesSection
+from shared.events import tamper_call
 from shared.heartbeat import Canary, beat, canary
 from shared.idempotency import IdempotentRunner
 from shared.journal import DynamoJournal, Journal, MemoryJournal, remember
@@ -29,7 +30,13 @@ from shared.key_inventory import KeyInventory, KeySnapshot
 from shared.lockout import PolicyVerdict, cancel_access
 from shared.models import KEY_DELETION_DETAIL_TYPE, CloudTrailRecord
 from shared.observability import logger, metrics
-from shared.parse import UnprocessableEvent, parse_key_deletion, parse_record
+from shared.parse import (
+    KMS_EVENT_SOURCE,
+    UnprocessableEvent,
+    parse_cloudtrail,
+    parse_key_deletion,
+    parse_record,
+)
 from shared.policy import Remediation
 from shared.remediation import NoRemediation, Remediator, RemediatorProtocol
 from shared.triage import TRIPWIRE_WINDOW_SECONDS, Triage, TriageFacts, triage
@@ -198,7 +205,9 @@ class Responder:
         try:
             if isinstance(event, Mapping) and event.get("detail-type") == KEY_DELETION_DETAIL_TYPE:
                 return Evaluation(self._key_deleted(event, self.search.budget(started, remaining_seconds)))
-            record = parse_record(event)
+            record = parse_cloudtrail(event)
+            if record.event_source not in (None, KMS_EVENT_SOURCE):
+                return Evaluation(self._tamper(record))
         except UnprocessableEvent as exc:
             logger.error("unprocessable event", reason=str(exc))
             metrics.add_metric(name="UnprocessableEvent", unit="Count", value=1)
@@ -255,6 +264,21 @@ class Responder:
         )
         doc = assemble.event_alert(found, self.settings, now)
         return Evaluation(doc, publish=decision.publish, skip_reason=decision.skip_reason, marker=marker)
+
+    def _tamper(self, record: CloudTrailRecord) -> AlertDocument:
+        """Another service's call, routed by a tamper rule: who did what to which of the guard's
+        resources. Never a KMS key alert, never remediated."""
+        call = tamper_call(record.event_source, record.event_name)
+        if call is None:
+            raise UnprocessableEvent(f"not a KMS event (eventSource {record.event_source!r})")
+        metrics.add_metric(name="TamperDetected", unit="Count", value=1)
+        logger.warning(
+            "guard tampered with",
+            event_name=record.event_name,
+            event_source=record.event_source,
+            actor=record.user_identity.arn,
+        )
+        return assemble.tamper_alert(record, call, self.settings.remediation_mode.value, self._now())
 
     def _coalesce(
         self, decision: Triage, record: CloudTrailRecord, key_arn: str | None, now: datetime, *, claim: bool

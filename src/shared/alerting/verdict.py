@@ -64,6 +64,14 @@ def _actor_label(doc: AlertDocument) -> str | None:
     return who
 
 
+def _target_label(doc: AlertDocument) -> str:
+    target = doc.target
+    if target is None:
+        return "an unnamed resource"
+    kind = clean(target.resource_type, 40)
+    return f"{kind} {clean(target.name, 120)}" if target.name else f"a {kind} the record does not name"
+
+
 def _deletion_timing(doc: AlertDocument) -> tuple[str, str]:
     """(phrase for the verdict, short form for the subject); empty when not about deletion."""
     key, event = doc.key, doc.event
@@ -111,6 +119,9 @@ def verdict(doc: AlertDocument) -> str:
     by = f" by {actor}" if actor else " by an unknown principal"
     if doc.kind == "invalid-event":
         return f"{severity}: could not interpret a {name} event; check the function's logs"
+    if doc.kind == "tamper":
+        refused = f", refused ({clean(event.error_code, 60)})" if event.error_code else ""
+        return f"{severity}: kms-keyguard tampered with: {name} on {_target_label(doc)}{by}{refused}"
     if doc.kind == "tripwire":
         state = clean(doc.key.state, 40) if doc.key.state else "unusable"
         return (
@@ -142,6 +153,8 @@ def short_what(doc: AlertDocument) -> str:
     event = doc.event
     if doc.kind == "invalid-event":
         return "event could not be interpreted"
+    if doc.kind == "tamper":
+        return f"tampered with: {event.name}"
     if doc.kind == "tripwire":
         return f"in use while {doc.key.state or 'unusable'} ({event.name} failed)"
     if event.error_code:
@@ -154,6 +167,9 @@ def short_what(doc: AlertDocument) -> str:
 
 def render_subject(doc: AlertDocument) -> str:
     """An SNS subject: printable ASCII, one line, under 100 characters."""
+    if doc.kind == "tamper":
+        head = f"[{doc.severity.value.upper()}] kms-keyguard tampered with: "
+        return ascii_line(f"{head}{doc.event.name} on {_target_label(doc)}", SUBJECT_MAX_CHARS)
     head = f"[{doc.severity.value.upper()}] KMS key "
     tail = ascii_line(short_what(doc), 60)
     room = SUBJECT_MAX_CHARS - len(head) - len(tail) - 1

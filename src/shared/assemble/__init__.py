@@ -34,14 +34,24 @@ from shared.document import (
     EventSection,
     KeySection,
     Severity,
+    TargetSection,
 )
-from shared.events import KEY_DELETED, REMINDER, Kind, SeverityRule, kms_event
+from shared.events import KEY_DELETED, REMINDER, Kind, SeverityRule, TamperCall, kms_event
 from shared.journal import RememberedDependencies
 from shared.key_inventory import KeySnapshot
 from shared.lockout import PolicyVerdict
 from shared.models import CloudTrailRecord, event_window
 from shared.parse import KeyDeletion
-from shared.policy import PENDING_STATES, Outcome, Remediation, SeverityFacts, danger_averted, severity_for
+from shared.policy import (
+    PENDING_STATES,
+    Outcome,
+    Remediation,
+    SeverityFacts,
+    danger_averted,
+    severity_for,
+    tamper_severity,
+)
+from shared.sanitize import clean
 from shared.triage import Triage
 
 __all__ = [
@@ -53,6 +63,7 @@ __all__ = [
     "key_section",
     "not_searched",
     "reminder_alert",
+    "tamper_alert",
     "with_remembered",
 ]
 
@@ -346,5 +357,48 @@ def invalid_event_alert(event: Any, reason: str, mode: str, now: datetime) -> Al
             ],
             notes=[reason],
             generated_at=iso(now) or "",
+        )
+    )
+
+
+def tamper_alert(
+    record: CloudTrailRecord, call: TamperCall, mode: str, now: datetime, notes: tuple[str, ...] = ()
+) -> AlertDocument:
+    """A call that would silence or blind the guard: who did what to which of its resources."""
+    resource = call.resource(record.request_parameters)
+    severity, reasons = tamper_severity(record.failed)
+    target = TargetSection(
+        service=record.event_source or "unknown",
+        resource_type=call.what,
+        name=clean(resource, 300) if resource else None,
+    )
+    named = f"{call.what} {target.name}" if target.name else f"a {call.what} the record does not name"
+    if record.failed:
+        done = f"{record.event_name} on {named} was refused ({record.error_code})."
+    else:
+        done = f"{record.event_name} on {named} succeeded."
+    return _titled(
+        AlertDocument(
+            alert_id=record.event_id or fingerprint(record.model_dump(mode="json", by_alias=True)),
+            kind=Kind.TAMPER.value,
+            severity=severity,
+            title="",
+            summary="",
+            event=event_section(record, None, False),
+            actor=actor_section(record, record.account),
+            key=KeySection(arn=None, id=None, readable=False),
+            dependencies=not_searched("a tamper alert is not about a key"),
+            remediation=remediation_section(
+                Remediation(mode, Outcome.NOT_ATTEMPTED, detail="tampering is reported, never undone")
+            ),
+            next_steps=[
+                f"Confirm with the caller that {record.event_name} on this {call.what} was intended; "
+                "if not, revoke the caller's credentials and restore the resource (redeploy the stack).",
+                "Until it is restored, kms-keyguard may not see or report KMS key events: check keys "
+                "for missed deletions with `keyguard audit`.",
+            ],
+            notes=[*notes, done, "Severity: " + "; ".join(reasons) + "."],
+            generated_at=iso(now) or "",
+            target=target,
         )
     )

@@ -56,6 +56,13 @@ def headline(doc: AlertDocument) -> tuple[str, str]:
     who = actor.principal or actor.arn or "an unknown caller"
     if actor.session_name and actor.type == "AssumedRole":
         who = f"{who} ({actor.session_name})"
+    if doc.kind == Kind.TAMPER and doc.target is not None:
+        target = doc.target
+        what = f"{target.resource_type} {target.name}" if target.name else target.resource_type
+        failed = f" (refused: {event.error_code})" if event.error_code else ""
+        return f"kms-keyguard tampered with: {event.name} on {what}", (
+            f"{severity}: tamper: {event.name} on {what} by {who}{failed}"
+        )
     if doc.kind == Kind.TRIPWIRE:
         return f"KMS key {label} still in use: {event.name} failed ({key.state})", (
             f"{severity}: {event.name} by {who} failed because key {label} is {key.state}"
