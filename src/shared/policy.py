@@ -36,6 +36,7 @@ class SeverityFacts:
     key_state: str | None = None  # the key's state now (re-read)
     tripwire: bool = False  # a call failed because the key is pending deletion or disabled
     lockout: bool = False  # a new key policy no longer lets the account cancel the deletion
+    guard_key: bool = False  # one of the stack's own keys (GUARD_KEY_ARNS): always critical
 
 
 # An approved deletion (keyguard:allow-deletion) lowers these by one level.
@@ -64,6 +65,9 @@ def tamper_severity(failed: bool) -> tuple[Severity, list[str]]:
 
 def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
     """The alert's severity and the reasons behind it, in the order they were applied."""
+    if facts.guard_key:
+        # The alert path itself depends on this key: whatever happened, someone must look now.
+        return Severity.CRITICAL, [f"{facts.event_name} on one of kms-keyguard's own keys"]
     reasons: list[str] = []
     if facts.customer_managed is False:
         return Severity.LOW, ["the key is not customer managed"]
@@ -178,6 +182,7 @@ class RemediationFacts:
     caused_by_self: bool = False
     reenable_disabled_keys: bool = False
     protect_tag_key: str = "keyguard:protect"
+    guard_key: bool = False  # one of the stack's own keys: put back whatever mode and scope say
 
 
 class Outcome(StrEnum):
@@ -300,7 +305,7 @@ class RemediationPlan:
 
 def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
     """What remediation should do for this event, before the key's state is re-checked."""
-    if facts.mode == "off":
+    if facts.mode == "off" and not facts.guard_key:
         return RemediationPlan.skip(Outcome.OFF)
     if facts.caused_by_self:
         return RemediationPlan.skip(
@@ -315,7 +320,7 @@ def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
     if not facts.customer_managed:
         reason = "the key is not customer managed"
         return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
-    if facts.approved:
+    if facts.approved and not facts.guard_key:
         return RemediationPlan.skip(Outcome.EXEMPT, facts.approval_text or "approved deletion")
 
     pending = facts.key_state in PENDING_STATES
@@ -323,7 +328,7 @@ def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
     if remedy is Action.CANCEL_DELETION or (facts.tripwire and pending):
         action = Action.CANCEL_DELETION
     elif remedy is Action.ENABLE_KEY or (facts.tripwire and facts.key_state == "Disabled"):
-        if not facts.reenable_disabled_keys:
+        if not (facts.reenable_disabled_keys or facts.guard_key):
             reason = "re-enabling disabled keys is off (REENABLE_DISABLED_KEYS)"
             return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
         action = Action.ENABLE_KEY
@@ -338,7 +343,7 @@ def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
 
 
 def _in_scope(facts: RemediationFacts) -> bool:
-    if facts.scope == "all":
+    if facts.scope == "all" or facts.guard_key:
         return True
     if facts.scope == "with-dependencies":
         return facts.protected or facts.tripwire or facts.dependencies > 0 or not facts.discovery_complete
@@ -347,6 +352,8 @@ def _in_scope(facts: RemediationFacts) -> bool:
 
 def _scope_reason(facts: RemediationFacts) -> str:
     tag = f"{facts.protect_tag_key}=true"
+    if facts.guard_key:
+        return "one of kms-keyguard's own keys: always put back, whatever the mode and scope"
     if facts.scope == "all":
         return "scope all: every customer managed key"
     if facts.scope == "with-dependencies":

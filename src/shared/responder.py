@@ -125,6 +125,7 @@ class Responder:
                 else Remediator(settings, self.clients, journal=self.journal, now=self._now)
             )
         self.remediator: RemediatorProtocol = remediator
+        self._guard_remediator: RemediatorProtocol | None = None
 
     @property
     def idempotency(self) -> IdempotentRunner | None:
@@ -314,10 +315,21 @@ class Responder:
         dependencies: DependenciesSection,
     ) -> Remediation:
         if decision.not_remediated is None:
-            return self.remediator.remediate(record, snapshot, dependencies)
+            return self._remediator_for(snapshot).remediate(record, snapshot, dependencies)
         outcome, detail = decision.not_remediated
         mode = self.settings.remediation_mode.value
         return Remediation(mode, outcome, detail=detail, resulting_state=snapshot.state)
+
+    def _remediator_for(self, snapshot: KeySnapshot) -> RemediatorProtocol:
+        """The configured remediator, except for the guard's own keys: those are put back in every
+        mode, so they get a real remediator even when remediation is off."""
+        if not self.settings.is_guard_key(snapshot.arn) or isinstance(self.remediator, Remediator):
+            return self.remediator
+        if self._guard_remediator is None:
+            self._guard_remediator = Remediator(
+                self.settings, self.clients, journal=self.journal, now=self._now
+            )
+        return self._guard_remediator
 
     def _key_deleted(self, event: Mapping[str, Any], budget: float) -> AlertDocument:
         """The final notice: the key is gone. Dependencies: re-discovered by key id and ARN, plus the

@@ -136,6 +136,7 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             key_state=snapshot.state,
             tripwire=kind is Kind.TRIPWIRE,
             lockout=bool(lockout and lockout.lockout and snapshot.state in PENDING_STATES),
+            guard_key=settings.is_guard_key(found.key_arn),
         )
     )
     notes.append("Severity: " + "; ".join(reasons) + ".")
