@@ -150,8 +150,11 @@ class Responder:
         return self._publisher
 
     # ----- entry points --------------------------------------------------------------------
-    def handle(self, event: Mapping[str, Any], remaining_seconds: float | None = None) -> Receipt:
-        """Assess and publish. Raises ``AlertDeliveryError`` only when publishing fails."""
+    def handle(
+        self, event: Mapping[str, Any], remaining_seconds: float | None = None, notes: tuple[str, ...] = ()
+    ) -> Receipt:
+        """Assess and publish. Raises ``AlertDeliveryError`` only when publishing fails. ``notes``
+        (from the handler: how the event was received) open the alert's notes."""
         heartbeat = canary(event)
         if heartbeat is not None:
             # The canary came through its rule to the function: record that, page nobody.
@@ -160,6 +163,8 @@ class Responder:
             return Receipt.heartbeat(heartbeat)
         evaluation = self._evaluate(event, remaining_seconds, claim=True)
         doc = evaluation.doc
+        if notes:
+            doc = doc.model_copy(update={"notes": [*notes, *doc.notes]})
         if not evaluation.publish:
             metrics.add_metric(name="AlertSuppressed", unit="Count", value=1)
             logger.info(
