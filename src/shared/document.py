@@ -212,7 +212,9 @@ class TargetSection(_Doc):
 class AlertDocument(_Doc):
     schema_version: Literal["1"] = "1"
     alert_id: str
-    kind: str = Field(description="alert, resolved, deleted, reminder, tripwire, invalid-event, tamper")
+    kind: str = Field(
+        description="alert, resolved, deleted, reminder, tripwire, invalid-event, tamper, missed-event"
+    )
     severity: Severity
     title: str
     summary: str

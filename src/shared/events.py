@@ -24,6 +24,7 @@ from shared.models import KEY_DELETION_DETAIL_TYPE
 
 KEY_DELETED = KEY_DELETION_DETAIL_TYPE  # KMS's own event when a deletion completes
 REMINDER = "DeletionReminder"  # the event name of the daily reminder pass's notices
+MISSED_EVENT = "MissedEvent"  # the event name of the reconciliation pass's notices
 # The error a call gets when the key's state forbids it (pending deletion, disabled), per "Key
 # states of AWS KMS keys": https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
 TRIPWIRE_ERROR = "KMSInvalidStateException"
@@ -61,6 +62,7 @@ class Kind(StrEnum):
     REMINDER = "reminder"
     INVALID_EVENT = "invalid-event"
     TAMPER = "tamper"  # a call that would silence or blind the guard (``TAMPER_TABLE``)
+    MISSED_EVENT = "missed-event"  # the reconciliation pass found an unusable key nobody alerted on
 
 
 class SeverityRule(StrEnum):

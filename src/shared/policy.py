@@ -55,6 +55,15 @@ def _bump(severity: Severity, by: int) -> Severity:
     return _ORDER[max(0, min(len(_ORDER) - 1, severity.rank + by))]
 
 
+def missed_event_severity(key_state: str | None, guard_key: bool) -> tuple[Severity, list[str]]:
+    """An unusable key nobody was alerted about (the key event was never delivered)."""
+    if guard_key:
+        return Severity.CRITICAL, [f"one of kms-keyguard's own keys is {key_state} and no alert was sent"]
+    if key_state in PENDING_STATES:
+        return Severity.CRITICAL, ["the key is pending deletion and nobody was alerted"]
+    return Severity.HIGH, [f"the key is {key_state} and nobody was alerted"]
+
+
 def tamper_severity(failed: bool) -> tuple[Severity, list[str]]:
     """A call that would silence or blind the guard: critical when it succeeded, high when it was
     refused (someone with access to the account tried; nothing changed)."""

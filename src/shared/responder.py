@@ -183,6 +183,10 @@ class Responder:
                 self.journal.release(evaluation.marker)
             raise
         metrics.add_metric(name=f"Alert{doc.severity.value.capitalize()}", unit="Count", value=1)
+        state = doc.remediation.resulting_state or doc.key.state
+        if doc.key.arn and doc.key.readable and state:
+            # The reconciliation pass reports unusable keys with no alert on record in their state.
+            self.journal.mark_alerted(doc.key.arn, state, self._now())
         logger.info(
             "alert published",
             alert_id=doc.alert_id,

@@ -119,6 +119,10 @@ def verdict(doc: AlertDocument) -> str:
     by = f" by {actor}" if actor else " by an unknown principal"
     if doc.kind == "invalid-event":
         return f"{severity}: could not interpret a {name} event; check the function's logs"
+    if doc.kind == "missed-event":
+        state = clean(doc.key.state, 40) if doc.key.state else "unusable"
+        timing, _ = _deletion_timing(doc)
+        return f"{severity}: key {key_label} is {state}{timing} and no alert was sent for it (missed event)"
     if doc.kind == "tamper":
         refused = f", refused ({clean(event.error_code, 60)})" if event.error_code else ""
         return f"{severity}: kms-keyguard tampered with: {name} on {_target_label(doc)}{by}{refused}"
@@ -155,6 +159,8 @@ def short_what(doc: AlertDocument) -> str:
         return "event could not be interpreted"
     if doc.kind == "tamper":
         return f"tampered with: {event.name}"
+    if doc.kind == "missed-event":
+        return f"{doc.key.state or 'unusable'}, missed event"
     if doc.kind == "tripwire":
         return f"in use while {doc.key.state or 'unusable'} ({event.name} failed)"
     if event.error_code:

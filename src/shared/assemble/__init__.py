@@ -36,7 +36,7 @@ from shared.document import (
     Severity,
     TargetSection,
 )
-from shared.events import KEY_DELETED, REMINDER, Kind, SeverityRule, TamperCall, kms_event
+from shared.events import KEY_DELETED, MISSED_EVENT, REMINDER, Kind, SeverityRule, TamperCall, kms_event
 from shared.journal import RememberedDependencies
 from shared.key_inventory import KeySnapshot
 from shared.lockout import PolicyVerdict
@@ -48,6 +48,7 @@ from shared.policy import (
     Remediation,
     SeverityFacts,
     danger_averted,
+    missed_event_severity,
     severity_for,
     tamper_severity,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "headline",
     "invalid_event_alert",
     "key_section",
+    "missed_event_alert",
     "not_searched",
     "reminder_alert",
     "tamper_alert",
@@ -401,5 +403,63 @@ def tamper_alert(
             notes=[*notes, done, "Severity: " + "; ".join(reasons) + "."],
             generated_at=iso(now) or "",
             target=target,
+        )
+    )
+
+
+def missed_event_alert(snapshot: KeySnapshot, settings: Settings, now: datetime) -> AlertDocument:
+    """A key found unusable by the reconciliation pass with no alert on record: its key event was
+    never delivered (EventBridge delivers CloudTrail events best effort), or never routed."""
+    key_arn = str(snapshot.arn)
+    state = snapshot.state
+    severity, reasons = missed_event_severity(state, settings.is_guard_key(key_arn))
+    key = key_section(snapshot, now)
+    target = f"--key-id {snapshot.key_id} --region {snapshot.region}"
+    steps = [
+        "Find who changed the key and when: CloudTrail event history for the key "
+        "(ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, custom key store changes).",
+    ]
+    if state in PENDING_STATES:
+        steps += keep_key_steps(target)
+    elif state == "Disabled":
+        steps.append(f"To use the key again: aws kms enable-key {target}")
+    elif state == "PendingImport":
+        steps.append("Import the key material again (it was deleted or expired) to make the key usable.")
+    elif state == "Unavailable":
+        steps.append("Reconnect the key's custom key store to make the key usable again.")
+    mode = settings.remediation_mode.value
+    return _titled(
+        AlertDocument(
+            alert_id=f"missed-{snapshot.key_id}-{state}-{now.date().isoformat()}",
+            kind=Kind.MISSED_EVENT.value,
+            severity=severity,
+            title="",
+            summary="",
+            event=EventSection(
+                name=MISSED_EVENT,
+                id=None,
+                time=iso(now),
+                region=snapshot.region,
+                account=key_arn.split(":")[4],
+            ),
+            actor=ActorSection.nobody(),
+            key=key,
+            dependencies=not_searched("the reconciliation pass reads keys only"),
+            remediation=remediation_section(
+                Remediation(
+                    mode,
+                    Outcome.NOT_ATTEMPTED,
+                    detail="the reconciliation pass never acts",
+                    resulting_state=state,
+                )
+            ),
+            next_steps=steps,
+            notes=[
+                f"The key is {state}, but no alert about it in this state is on record: the key event "
+                "was not delivered to kms-keyguard (EventBridge delivers CloudTrail events best "
+                "effort) or happened while the guard was not listening.",
+                "Severity: " + "; ".join(reasons) + ".",
+            ],
+            generated_at=iso(now) or "",
         )
     )

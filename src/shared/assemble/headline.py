@@ -26,7 +26,7 @@ def _label(doc: AlertDocument) -> str:
     key, requested = doc.key, doc.event.requested_key or ""
     if doc.kind == Kind.DELETED:
         return key.id or "unknown key"
-    if doc.kind == Kind.REMINDER:
+    if doc.kind in (Kind.REMINDER, Kind.MISSED_EVENT):
         return (key.aliases or [""])[0] or key.id or key.arn or "unknown key"
     named = requested[requested.find("alias/") :] if "alias/" in requested else None
     if named and named in key.aliases:
@@ -52,6 +52,10 @@ def headline(doc: AlertDocument) -> tuple[str, str]:
         when = "tomorrow" if days <= 1 else f"in {days} days"
         return f"KMS key {label} will be deleted {when}", (
             f"{severity}: reminder: key {label} will be deleted {when} ({key.deletion_date})"
+        )
+    if doc.kind == Kind.MISSED_EVENT:
+        return f"KMS key {label} is {key.state}: missed event", (
+            f"{severity}: missed event: key {label} is {key.state} and no alert was sent"
         )
     who = actor.principal or actor.arn or "an unknown caller"
     if actor.session_name and actor.type == "AssumedRole":
