@@ -14,10 +14,14 @@ from enum import StrEnum
 from shared.document import Severity
 from shared.events import KEY_DELETED as KEY_DELETED  # re-exported: the severity rules name them
 from shared.events import REMINDER as REMINDER
-from shared.events import TRIPWIRE_ERROR, Action, SeverityRule, kms_event
+from shared.events import TRIPWIRE_ERROR as TRIPWIRE_ERROR  # re-exported: remediation reads it
+from shared.events import TRIPWIRE_ERRORS, Action, SeverityRule, kms_event
 
 PENDING_STATES = frozenset({"PendingDeletion", "PendingReplicaDeletion"})
-UNUSABLE_STATES = PENDING_STATES | {"Disabled"}
+# States in which a key cannot be used for cryptography ("Key states of AWS KMS keys":
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html): pending deletion, disabled,
+# waiting for its imported key material (deleted or expired), or in a disconnected custom key store.
+UNUSABLE_STATES = PENDING_STATES | {"Disabled", "PendingImport", "Unavailable"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,10 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
             reasons.append("a call failed because the key is pending deletion: something still uses it")
         else:
             severity = Severity.HIGH
-            reasons.append("a call failed because the key is disabled: something still uses it")
+            state = (
+                (facts.key_state or "unusable").lower() if facts.key_state == "Disabled" else facts.key_state
+            )
+            reasons.append(f"a call failed because the key is {state}: something still uses it")
         return _averted(severity, facts, reasons)
     if facts.failed:
         severity = Severity.LOW
@@ -438,4 +445,4 @@ def is_tripwire(event_name: str, error_code: str | None, key_state: str | None) 
     Decided on the error code, the event table (administrative calls and reads prove nothing) and
     the key's re-read state, never on the error message.
     """
-    return error_code == TRIPWIRE_ERROR and kms_event(event_name).tripwire and key_state in UNUSABLE_STATES
+    return error_code in TRIPWIRE_ERRORS and kms_event(event_name).tripwire and key_state in UNUSABLE_STATES
