@@ -71,6 +71,7 @@ class SeverityRule(StrEnum):
     DELETION_SCHEDULED = "deletion-scheduled"
     KEY_DISABLED = "key-disabled"
     MATERIAL_DELETED = "material-deleted"
+    KEY_STORE_CHANGED = "key-store-changed"  # a custom key store disconnected, deleted or changed
     POLICY_CHANGED = "policy-changed"
     RESTORED = "restored"
     KEY_DELETED = "key-deleted"
@@ -198,7 +199,7 @@ TABLE: tuple[KmsEvent, ...] = (
     ),
     # Custom key store changes: a disconnected or deleted store leaves its keys Unavailable.
     *(
-        KmsEvent(name, Route.LIFECYCLE, tripwire=False)
+        KmsEvent(name, Route.LIFECYCLE, severity=SeverityRule.KEY_STORE_CHANGED, tripwire=False)
         for name in ("DisconnectCustomKeyStore", "DeleteCustomKeyStore", "UpdateCustomKeyStore")
     ),
     # Changes to the protect or approval tag (other tags are not routed).
@@ -212,12 +213,25 @@ TABLE: tuple[KmsEvent, ...] = (
         done="deleted",
         detail_type=KEY_DELETED,
     ),
-    KmsEvent(IMPORTED_MATERIAL_EXPIRED, Route.NATIVE, tripwire=False, detail_type=IMPORTED_MATERIAL_EXPIRED),
+    # Imported key material expired (KMS's own event) and KMS deleted it (a CloudTrail service
+    # event): the key is PendingImport, unusable until the material is imported again.
+    KmsEvent(
+        IMPORTED_MATERIAL_EXPIRED,
+        Route.NATIVE,
+        severity=SeverityRule.MATERIAL_DELETED,
+        tripwire=False,
+        done="imported key material expired",
+        detail_type=IMPORTED_MATERIAL_EXPIRED,
+        headline="imported key material of key {label} expired",
+    ),
     KmsEvent(
         "DeleteExpiredKeyMaterial",
         Route.NATIVE,
+        severity=SeverityRule.MATERIAL_DELETED,
         tripwire=False,
+        done="expired key material deleted",
         detail_type=CLOUDTRAIL_SERVICE_EVENT,
+        headline="expired key material deleted from key {label}",
     ),
     KmsEvent(REMINDER, Route.SCHEDULE, Kind.REMINDER, SeverityRule.REMINDER),
     KmsEvent("CreateKey", leaves="Enabled"),

@@ -21,6 +21,8 @@ from shared.models import (
 )
 
 KMS_EVENT_SOURCE = "kms.amazonaws.com"
+# KMS records the calls it makes itself (DeleteExpiredKeyMaterial) as service events.
+CLOUDTRAIL_SERVICE_EVENT = "AWS Service Event via CloudTrail"
 
 
 class UnprocessableEvent(ValueError):
@@ -43,7 +45,7 @@ def parse_cloudtrail(event: Mapping[str, Any]) -> CloudTrailRecord:
         if "detail" not in event and "eventName" in event:
             return CloudTrailRecord.model_validate(event)
         envelope = EventBridgeEvent.model_validate(event)
-        if envelope.detail_type != CLOUDTRAIL_DETAIL_TYPE:
+        if envelope.detail_type not in (CLOUDTRAIL_DETAIL_TYPE, CLOUDTRAIL_SERVICE_EVENT):
             raise UnprocessableEvent(f"unsupported detail-type {envelope.detail_type!r}")
         record = CloudTrailRecord.model_validate(envelope.detail)
     except ValidationError as exc:
@@ -73,9 +75,8 @@ def parse_key_deletion(event: Mapping[str, Any], default_region: str) -> KeyDele
         envelope = EventBridgeEvent.model_validate(event)
         detail = KeyDeletionDetail.model_validate(envelope.detail)
     except ValidationError:
-        raise UnprocessableEvent(
-            "malformed KMS CMK Deletion event: invalid or missing detail.key-id"
-        ) from None
+        kind = event.get("detail-type") if isinstance(event.get("detail-type"), str) else "KMS"
+        raise UnprocessableEvent(f"malformed {kind} event: invalid or missing detail.key-id") from None
     region = envelope.region or default_region
     ref = parse_key_reference(detail.key_id)
     key_arn = next(
@@ -83,5 +84,31 @@ def parse_key_deletion(event: Mapping[str, Any], default_region: str) -> KeyDele
         ref.arn(envelope.account, region) if ref else None,
     )
     if key_arn is None:
-        raise UnprocessableEvent("KMS CMK Deletion event names no key that could be resolved")
+        raise UnprocessableEvent(f"{envelope.detail_type} event names no key that could be resolved")
     return KeyDeletion(envelope, key_arn, region)
+
+
+def parse_native_key_event(event: Mapping[str, Any], default_region: str) -> CloudTrailRecord:
+    """KMS's own event about one key (``KMS Imported Key Material Expiration``: ``detail.key-id``
+    and the key ARN in ``resources``, as the KMS developer guide's "Monitor KMS keys with Amazon
+    EventBridge" shows it) as the record of a call KMS made, so the key is re-read and alerted on
+    like any other: the alert names the key."""
+    native = parse_key_deletion(event, default_region)
+    envelope = native.envelope
+    return CloudTrailRecord.model_validate(
+        {
+            "userIdentity": {
+                "type": "AWSService",
+                "invokedBy": KMS_EVENT_SOURCE,
+                "accountId": envelope.account,
+            },
+            "eventTime": envelope.time,
+            "eventSource": KMS_EVENT_SOURCE,
+            "eventName": envelope.detail_type,
+            "awsRegion": native.region,
+            "eventID": envelope.id,
+            "eventType": "AwsServiceEvent",
+            "recipientAccountId": envelope.account,
+            "resources": [{"ARN": native.key_arn, "type": "AWS::KMS::Key", "accountId": envelope.account}],
+        }
+    )

@@ -109,7 +109,14 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
     at_risk = facts.dependencies > 0 or not facts.discovery_complete
     if rule is SeverityRule.MATERIAL_DELETED:
         severity = Severity.CRITICAL
-        reasons.append("imported key material deleted: the key is unusable now")
+        reasons.append("imported key material deleted or expired: the key is unusable now")
+    elif rule is SeverityRule.KEY_STORE_CHANGED:
+        if facts.event_name == "UpdateCustomKeyStore":
+            severity = Severity.MEDIUM
+            reasons.append("a custom key store's settings changed: its keys may become unusable")
+        else:
+            severity = Severity.HIGH
+            reasons.append("a custom key store was disconnected or deleted: its keys are unusable")
     elif rule is SeverityRule.DELETION_SCHEDULED:
         if at_risk:
             severity = Severity.CRITICAL

@@ -22,7 +22,7 @@ from shared.aws import ClientFactory
 from shared.config import RemediationMode, Settings
 from shared.discovery import DependencySearch, Discoverer
 from shared.document import AlertDocument, DependenciesSection
-from shared.events import tamper_call
+from shared.events import IMPORTED_MATERIAL_EXPIRED, SeverityRule, kms_event, tamper_call
 from shared.heartbeat import Canary, beat, canary
 from shared.idempotency import IdempotentRunner
 from shared.journal import DynamoJournal, Journal, MemoryJournal, remember
@@ -35,6 +35,7 @@ from shared.parse import (
     UnprocessableEvent,
     parse_cloudtrail,
     parse_key_deletion,
+    parse_native_key_event,
     parse_record,
 )
 from shared.policy import Remediation
@@ -215,6 +216,9 @@ class Responder:
         try:
             if isinstance(event, Mapping) and event.get("detail-type") == KEY_DELETION_DETAIL_TYPE:
                 return Evaluation(self._key_deleted(event, self.search.budget(started, remaining_seconds)))
+            if isinstance(event, Mapping) and event.get("detail-type") == IMPORTED_MATERIAL_EXPIRED:
+                native = parse_native_key_event(event, self.clients.default_region or "us-east-1")
+                return self._record(native, started, remaining_seconds, claim=claim)
             record = parse_cloudtrail(event)
             if record.event_source not in (None, KMS_EVENT_SOURCE):
                 return Evaluation(self._tamper(record))
@@ -243,7 +247,10 @@ class Responder:
             TriageFacts(record.event_name, record.error_code, snapshot.readable, snapshot.state)
         )
         notes += [decision.note] if decision.note else []
-        notes += ["The event names no key that could be resolved."] if key_ref is None else []
+        about_store = kms_event(record.event_name).severity is SeverityRule.KEY_STORE_CHANGED
+        notes += (
+            ["The event names no key that could be resolved."] if key_ref is None and not about_store else []
+        )
         notes += snapshot.notes()
         decision, marker = self._coalesce(decision, record, key_arn, now, claim=claim)
         # enrich: the new key policy, when it may lock the account out of cancelling

@@ -58,3 +58,103 @@ def test_a_disabled_exception_on_a_key_enabled_again_is_not_a_tripwire(
     lambda_handler(event, lambda_context, responder=make_responder(world))
 
     assert documents(world) == []
+
+
+def _native_expiration(world: World) -> dict[str, Any]:
+    """KMS's own event, as the developer guide's "Monitor KMS keys with Amazon EventBridge" shows it."""
+    return {
+        "version": "0",
+        "id": "9da9af57-9253-4406-87cb-7cc400e43465",
+        "detail-type": "KMS Imported Key Material Expiration",
+        "source": "aws.kms",
+        "account": world.key_arn.split(":")[4],
+        "time": "2026-11-30T03:11:54Z",
+        "region": world.region,
+        "resources": [world.key_arn],
+        "detail": {"key-id": world.key_id},
+    }
+
+
+def test_the_native_expiration_event_names_the_key_and_is_critical(world: World, lambda_context: Any) -> None:
+    doc = _deliver(world, _native_expiration(world), lambda_context)
+
+    assert doc["kind"] == "alert"
+    assert doc["event"]["name"] == "KMS Imported Key Material Expiration"
+    assert (doc["key"]["arn"], doc["key"]["id"]) == (world.key_arn, world.key_id)
+    assert doc["key"]["readable"] is True
+    assert doc["severity"] == "critical"
+    assert doc["title"] == "KMS imported key material of key alias/payments expired"
+
+
+def test_the_native_expiration_event_names_the_key_from_its_id_alone(
+    world: World, lambda_context: Any
+) -> None:
+    event = {**_native_expiration(world), "resources": []}
+
+    doc = _deliver(world, event, lambda_context)
+
+    assert doc["key"]["arn"] == world.key_arn
+
+
+def test_expired_key_material_deleted_by_kms_is_alerted(world: World, lambda_context: Any) -> None:
+    # The developer guide's DeleteExpiredKeyMaterial record: a service event, the key in resources.
+    account = world.key_arn.split(":")[4]
+    event = {
+        "version": "0",
+        "id": "0f0d6c2e-1b8e-4b1e-9d41-6a3c1f2e5d7a",
+        "detail-type": "AWS Service Event via CloudTrail",
+        "source": "aws.kms",
+        "account": account,
+        "time": "2026-11-30T19:55:11Z",
+        "region": world.region,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.11",
+            "userIdentity": {"accountId": account, "invokedBy": "AWS Internal"},
+            "eventTime": "2026-11-30T19:55:11Z",
+            "eventSource": "kms.amazonaws.com",
+            "eventName": "DeleteExpiredKeyMaterial",
+            "awsRegion": world.region,
+            "sourceIPAddress": "AWS Internal",
+            "userAgent": "AWS Internal",
+            "requestParameters": None,
+            "responseElements": None,
+            "eventID": "cfa932fd-0d3a-4a76-a8b8-616863a2b547",
+            "readOnly": False,
+            "resources": [{"accountId": account, "type": "AWS::KMS::Key", "ARN": world.key_arn}],
+            "eventType": "AwsServiceEvent",
+            "recipientAccountId": account,
+            "serviceEventDetails": {"keyId": world.key_id, "keyMaterialId": "1234abcd" * 8},
+            "eventCategory": "Management",
+        },
+    }
+
+    doc = _deliver(world, event, lambda_context)
+
+    assert doc["event"]["name"] == "DeleteExpiredKeyMaterial"
+    assert doc["key"]["arn"] == world.key_arn
+    assert doc["severity"] == "critical"
+
+
+def test_a_disconnected_custom_key_store_is_alerted_naming_the_store(
+    world: World, lambda_context: Any
+) -> None:
+    event = world.event("disable_key")
+    detail = event["detail"]
+    detail.update(
+        eventName="DisconnectCustomKeyStore",
+        requestParameters={"customKeyStoreId": "cks-1234567890abcdef0"},
+        responseElements=None,
+        resources=None,
+    )
+
+    doc = _deliver(world, event, lambda_context)
+
+    assert doc["severity"] == "high"
+    assert doc["target"] == {
+        "service": "kms.amazonaws.com",
+        "resource_type": "KMS custom key store",
+        "name": "cks-1234567890abcdef0",
+    }
+    assert "DisconnectCustomKeyStore on KMS custom key store cks-1234567890abcdef0" in doc["summary"]
+    assert not any("names no key" in note for note in doc["notes"])

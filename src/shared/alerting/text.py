@@ -46,7 +46,7 @@ def _target_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     target = doc.target
     if target is None:
         return
-    out.section("TAMPERED RESOURCE")
+    out.section("TAMPERED RESOURCE" if doc.kind == "tamper" else "RESOURCE")
     out.field("Type", clean(target.resource_type, lim.value_len))
     out.field("Name", clean(target.name, lim.long_value_len) if target.name else "not named by the call")
     out.field("Service", clean(target.service, lim.value_len))

@@ -17,6 +17,8 @@ _DONE = {
     "CancelKeyDeletion": "deletion cancelled",
     "EnableKey": "re-enabled",
     "DeleteImportedKeyMaterial": "imported key material deleted",
+    "KMS Imported Key Material Expiration": "has lost its imported key material (expired)",
+    "DeleteExpiredKeyMaterial": "has lost its imported key material (expired, deleted by KMS)",
     "DeleteKey": "deleted",
     "KMS CMK Deletion": "deleted",
 }
@@ -123,6 +125,9 @@ def verdict(doc: AlertDocument) -> str:
         state = clean(doc.key.state, 40) if doc.key.state else "unusable"
         timing, _ = _deletion_timing(doc)
         return f"{severity}: key {key_label} is {state}{timing} and no alert was sent for it (missed event)"
+    if doc.target is not None and doc.kind != "tamper":
+        failed = f", failed ({clean(event.error_code, 60)})" if event.error_code else ""
+        return f"{severity}: {name} on {_target_label(doc)}{by}{failed}"
     if doc.kind == "tamper":
         refused = f", refused ({clean(event.error_code, 60)})" if event.error_code else ""
         return f"{severity}: kms-keyguard tampered with: {name} on {_target_label(doc)}{by}{refused}"
@@ -157,8 +162,8 @@ def short_what(doc: AlertDocument) -> str:
     event = doc.event
     if doc.kind == "invalid-event":
         return "event could not be interpreted"
-    if doc.kind == "tamper":
-        return f"tampered with: {event.name}"
+    if doc.target is not None:
+        return f"{'tampered with: ' if doc.kind == 'tamper' else ''}{event.name}"
     if doc.kind == "missed-event":
         return f"{doc.key.state or 'unusable'}, missed event"
     if doc.kind == "tripwire":
@@ -173,8 +178,9 @@ def short_what(doc: AlertDocument) -> str:
 
 def render_subject(doc: AlertDocument) -> str:
     """An SNS subject: printable ASCII, one line, under 100 characters."""
-    if doc.kind == "tamper":
-        head = f"[{doc.severity.value.upper()}] kms-keyguard tampered with: "
+    if doc.target is not None:
+        what = "kms-keyguard tampered with" if doc.kind == "tamper" else "KMS"
+        head = f"[{doc.severity.value.upper()}] {what}: "
         return ascii_line(f"{head}{doc.event.name} on {_target_label(doc)}", SUBJECT_MAX_CHARS)
     head = f"[{doc.severity.value.upper()}] KMS key "
     tail = ascii_line(short_what(doc), 60)

@@ -103,6 +103,17 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
         notes.append(approval_text)
     if kind is Kind.TRIPWIRE:
         notes.extend(_tripwire_notes(record, snapshot))
+    target = None
+    if kms_event(record.event_name).severity is SeverityRule.KEY_STORE_CHANGED:
+        store = (record.request_parameters or {}).get("customKeyStoreId")
+        store_name = clean(str(store), 100) if store else None
+        target = TargetSection(
+            service="kms.amazonaws.com", resource_type="KMS custom key store", name=store_name
+        )
+        notes.append(
+            f"Custom key store {store_name or '(not named by the event)'}: while it is disconnected or "
+            "deleted, every KMS key in it is Unavailable; the reconciliation pass reports each such key."
+        )
     window, _ = event_window(record)
     scheduled = kms_event(record.event_name).severity is SeverityRule.DELETION_SCHEDULED and not record.failed
     short = scheduled and window < settings.short_window_days
@@ -163,6 +174,7 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             ),
             notes=notes,
             generated_at=iso(now) or "",
+            target=target,
         )
     )
 

@@ -67,6 +67,9 @@ def headline(doc: AlertDocument) -> tuple[str, str]:
         return f"kms-keyguard tampered with: {event.name} on {what}", (
             f"{severity}: tamper: {event.name} on {what} by {who}{failed}"
         )
+    if doc.target is not None and doc.kind != Kind.TAMPER:
+        what = f"{event.name} on {doc.target.resource_type} {doc.target.name or '(unnamed)'}"
+        return f"KMS {what}", f"{severity}: {what} by {who}"
     if doc.kind == Kind.TRIPWIRE:
         return f"KMS key {label} still in use: {event.name} failed ({key.state})", (
             f"{severity}: {event.name} by {who} failed because key {label} is {key.state}"
