@@ -39,7 +39,7 @@ class SeverityFacts:
     approved: bool = False  # the key carries a valid keyguard:allow-deletion approval
     key_state: str | None = None  # the key's state now (re-read)
     tripwire: bool = False  # a call failed because the key is pending deletion or disabled
-    lockout: bool = False  # a new key policy no longer lets the account cancel the deletion
+    lockout: bool = False  # a new key policy no longer lets the account cancel deletion or enable
     guard_key: bool = False  # one of the stack's own keys (GUARD_KEY_ARNS): always critical
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -255,6 +255,9 @@ class Responder:
         decision, marker = self._coalesce(decision, record, key_arn, now, claim=claim)
         # enrich: the new key policy, when it may lock the account out of cancelling
         lockout = self._lockout(record, snapshot) if decision.check_policy else None
+        if lockout is not None and lockout.lockout and not decision.publish:
+            # The key is still usable, but nobody in the account could put it back any more.
+            decision = replace(decision, publish=True, skip_reason=None)
         notes += [f"Key policy check: {lockout.reason}."] if lockout else []
         # discover
         if decision.not_searched:

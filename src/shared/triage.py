@@ -87,6 +87,7 @@ def triage(facts: TriageFacts) -> Triage:
     if event.severity is SeverityRule.POLICY_CHANGED and not failed and facts.key_readable:
         if facts.key_state in UNUSABLE_STATES:
             return Triage(kind, check_policy=True, note=note)
+        # Still checked: a lock-out staged while the key is usable is alerted when it happens.
         reason = f"key policy changed on a {facts.key_state} key"
-        return Triage(kind, publish=False, skip_reason=reason, note=note)
+        return Triage(kind, publish=False, skip_reason=reason, check_policy=True, note=note)
     return Triage(kind, coalesce=tripwire, note=note)

@@ -148,7 +148,7 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             approved=found.approval.approved,
             key_state=snapshot.state,
             tripwire=kind is Kind.TRIPWIRE,
-            lockout=bool(lockout and lockout.lockout and snapshot.state in PENDING_STATES),
+            lockout=bool(lockout and lockout.lockout),
             guard_key=settings.is_guard_key(found.key_arn),
         )
     )
