@@ -40,10 +40,15 @@ def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     for name, value in FAKE_ENV.items():
         monkeypatch.setenv(name, value)
-    from handlers import key_events, reminders
+    from handlers import key_events, reconcile, reminders
     from shared.config import get_settings
 
-    caches = (get_settings, key_events.default_responder, reminders.default_reminders)
+    caches = (
+        get_settings,
+        key_events.default_responder,
+        reminders.default_reminders,
+        reconcile.default_reconciler,
+    )
     for cached in caches:
         cached.cache_clear()
     yield

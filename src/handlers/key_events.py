@@ -32,10 +32,10 @@ def lambda_handler(
     responder = responder or default_responder()
     remaining = context.get_remaining_time_in_millis() / 1000 if context else None
 
-    def work(payload: dict[str, Any]) -> dict[str, Any]:
-        return responder.handle(payload, remaining_seconds=remaining).as_dict()
+    def work(payload: dict[str, Any], note: str | None = None) -> dict[str, Any]:
+        return responder.handle(payload, remaining_seconds=remaining, notes=(note,) if note else ()).as_dict()
 
     runner = responder.idempotency
     if runner is None or not isinstance(event, dict):  # a non-object event is reported, keyed or not
         return work(event)
-    return runner(event, work, context)
+    return runner(event, work, context, unrecorded=work)

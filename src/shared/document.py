@@ -201,10 +201,20 @@ class RemediationSection(_Doc):
     reasons: list[str] = Field(default_factory=list)
 
 
+class TargetSection(_Doc):
+    """What a tamper call touched: a resource the guard depends on (not a key)."""
+
+    service: str = Field(description="CloudTrail eventSource, e.g. cloudtrail.amazonaws.com")
+    resource_type: str = Field(description="e.g. 'CloudTrail trail', 'EventBridge rule'")
+    name: str | None = Field(description="the resource as the call named it (sanitised), or null")
+
+
 class AlertDocument(_Doc):
     schema_version: Literal["1"] = "1"
     alert_id: str
-    kind: str = Field(description="alert, resolved, deleted, reminder, tripwire, invalid-event")
+    kind: str = Field(
+        description="alert, resolved, deleted, reminder, tripwire, invalid-event, tamper, missed-event"
+    )
     severity: Severity
     title: str
     summary: str
@@ -216,3 +226,6 @@ class AlertDocument(_Doc):
     next_steps: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     generated_at: str
+    target: TargetSection | None = Field(
+        default=None, description="tamper alerts: the guard's resource the call touched"
+    )

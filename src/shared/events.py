@@ -15,13 +15,16 @@ arrives, a tripwire when it fails because the key is pending deletion or disable
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from shared.models import KEY_DELETION_DETAIL_TYPE
 
 KEY_DELETED = KEY_DELETION_DETAIL_TYPE  # KMS's own event when a deletion completes
 REMINDER = "DeletionReminder"  # the event name of the daily reminder pass's notices
+MISSED_EVENT = "MissedEvent"  # the event name of the reconciliation pass's notices
 # The error a call gets when the key's state forbids it (pending deletion, disabled), per "Key
 # states of AWS KMS keys": https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
 TRIPWIRE_ERROR = "KMSInvalidStateException"
@@ -58,6 +61,8 @@ class Kind(StrEnum):
     DELETED = "deleted"
     REMINDER = "reminder"
     INVALID_EVENT = "invalid-event"
+    TAMPER = "tamper"  # a call that would silence or blind the guard (``TAMPER_TABLE``)
+    MISSED_EVENT = "missed-event"  # the reconciliation pass found an unusable key nobody alerted on
 
 
 class SeverityRule(StrEnum):
@@ -66,6 +71,7 @@ class SeverityRule(StrEnum):
     DELETION_SCHEDULED = "deletion-scheduled"
     KEY_DISABLED = "key-disabled"
     MATERIAL_DELETED = "material-deleted"
+    KEY_STORE_CHANGED = "key-store-changed"  # a custom key store disconnected, deleted or changed
     POLICY_CHANGED = "policy-changed"
     RESTORED = "restored"
     KEY_DELETED = "key-deleted"
@@ -193,7 +199,7 @@ TABLE: tuple[KmsEvent, ...] = (
     ),
     # Custom key store changes: a disconnected or deleted store leaves its keys Unavailable.
     *(
-        KmsEvent(name, Route.LIFECYCLE, tripwire=False)
+        KmsEvent(name, Route.LIFECYCLE, severity=SeverityRule.KEY_STORE_CHANGED, tripwire=False)
         for name in ("DisconnectCustomKeyStore", "DeleteCustomKeyStore", "UpdateCustomKeyStore")
     ),
     # Changes to the protect or approval tag (other tags are not routed).
@@ -207,12 +213,25 @@ TABLE: tuple[KmsEvent, ...] = (
         done="deleted",
         detail_type=KEY_DELETED,
     ),
-    KmsEvent(IMPORTED_MATERIAL_EXPIRED, Route.NATIVE, tripwire=False, detail_type=IMPORTED_MATERIAL_EXPIRED),
+    # Imported key material expired (KMS's own event) and KMS deleted it (a CloudTrail service
+    # event): the key is PendingImport, unusable until the material is imported again.
+    KmsEvent(
+        IMPORTED_MATERIAL_EXPIRED,
+        Route.NATIVE,
+        severity=SeverityRule.MATERIAL_DELETED,
+        tripwire=False,
+        done="imported key material expired",
+        detail_type=IMPORTED_MATERIAL_EXPIRED,
+        headline="imported key material of key {label} expired",
+    ),
     KmsEvent(
         "DeleteExpiredKeyMaterial",
         Route.NATIVE,
+        severity=SeverityRule.MATERIAL_DELETED,
         tripwire=False,
+        done="expired key material deleted",
         detail_type=CLOUDTRAIL_SERVICE_EVENT,
+        headline="expired key material deleted from key {label}",
     ),
     KmsEvent(REMINDER, Route.SCHEDULE, Kind.REMINDER, SeverityRule.REMINDER),
     KmsEvent("CreateKey", leaves="Enabled"),
@@ -253,6 +272,19 @@ class TamperCall:
     resource_field: str | None  # the requestParameters field naming the resource (None: any)
     what: str  # "CloudTrail trail": what the resource is, in the alert's words
     prefix: bool = False
+    # Request fields naming the resource, for the alert (default: the filter field).
+    named_by: tuple[str, ...] = ()
+
+    def resource(self, request_parameters: Mapping[str, Any] | None) -> str | None:
+        """The resource the call named, as the record gives it (lists joined), or ``None``."""
+        values: list[str] = []
+        for name in self.named_by or ((self.resource_field,) if self.resource_field else ()):
+            value = (request_parameters or {}).get(name)
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            if value not in (None, ""):
+                values.append(f"{value}" if not values else f"{name} {value}")
+        return "; ".join(values) or None
 
     def matches(self, event_source: str | None, event_name: str) -> bool:
         if event_source != self.event_source:
@@ -271,6 +303,7 @@ TAMPER_TABLE: tuple[TamperCall, ...] = (
         Route.TAMPER_TRAIL,
         None,
         "CloudTrail trail",
+        named_by=("name", "trailName"),
     ),
     TamperCall(
         "aws.events",
@@ -361,6 +394,7 @@ TAMPER_TABLE: tuple[TamperCall, ...] = (
         Route.TAMPER_ALERTING,
         "logGroupName",
         "CloudWatch Logs log group",
+        named_by=("logGroupName", "filterName"),
     ),
 )
 

@@ -15,9 +15,11 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.aws import error_code
 from shared.observability import logger, metrics
 
 # Exact DynamoDB actions Powertools Idempotency calls on the table.
@@ -71,8 +73,36 @@ class IdempotentRunner:
         event: dict[str, Any],
         work: Callable[[dict[str, Any]], dict[str, Any]],
         context: LambdaContext | None = None,
+        *,
+        unrecorded: Callable[[dict[str, Any], str], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """Run ``work`` once per event id. When the table cannot be used before the work starts
+        (deleted, denied, throttled), ``unrecorded(event, note)`` runs instead, unrecorded: a
+        duplicate alert beats none. When only recording the finished work fails, its result stands."""
         if context is not None:
             self.config.register_lambda_context(context)
-        result: dict[str, Any] = self._run(event=event, work=work)
+        done: list[dict[str, Any]] = []
+        started = False
+
+        def tracked(payload: dict[str, Any]) -> dict[str, Any]:
+            nonlocal started
+            started = True
+            done.append(work(payload))
+            return done[-1]
+
+        try:
+            result: dict[str, Any] = self._run(event=event, work=tracked)
+        except IdempotencyPersistenceLayerError as exc:
+            code = error_code(exc.__cause__) if exc.__cause__ is not None else type(exc).__name__
+            metrics.add_metric(name="IdempotencyUnavailable", unit="Count", value=1)
+            logger.error("idempotency table unavailable", error=code, work_started=started)
+            if done:
+                return done[-1]  # the work finished; only recording it failed
+            if started:
+                raise  # the work itself failed (a failed publish): let the delivery be retried
+            note = (
+                f"The idempotency table could not be used ({code}): this event was handled without "
+                "the exactly-once check, so this alert may repeat one already sent."
+            )
+            return (unrecorded or (lambda payload, _: work(payload)))(event, note)
         return result

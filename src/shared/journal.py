@@ -30,6 +30,7 @@ ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:PutItem")
 
 DEPENDENCIES_TTL = timedelta(days=60)  # longer than the longest pending window (30 days)
 TRANSITIONS_TTL = timedelta(days=400)
+ALERTED_TTL = timedelta(days=400)  # "this key was alerted on in this state", for reconciliation
 MAX_REMEMBERED_ITEMS = 200
 
 
@@ -50,6 +51,8 @@ class Journal(Protocol):
     def last_dependencies(self, key_arn: str) -> RememberedDependencies | None: ...
     def claim(self, marker: str, seconds: int, now: datetime) -> bool: ...
     def release(self, marker: str) -> None: ...
+    def mark_alerted(self, key_arn: str, state: str, at: datetime) -> None: ...
+    def alerted_state(self, key_arn: str) -> str | None: ...
 
 
 def _iso(value: datetime) -> str:
@@ -60,6 +63,10 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+class JournalUnavailable(Exception):
+    """The journal's table could not be read; the argument is the AWS error code."""
+
+
 class MemoryJournal:
     """Best-effort journal for a function without a table: lasts as long as the warm container."""
 
@@ -67,6 +74,7 @@ class MemoryJournal:
         self._transitions: dict[str, dict[str, Transition]] = {}
         self._dependencies: dict[str, RememberedDependencies] = {}
         self._markers: dict[str, datetime] = {}
+        self._alerted: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def record_transition(self, key_arn: str, transition: Transition) -> None:
@@ -99,6 +107,12 @@ class MemoryJournal:
 
     def release(self, marker: str) -> None:
         self._markers.pop(marker, None)
+
+    def mark_alerted(self, key_arn: str, state: str, at: datetime) -> None:
+        self._alerted[key_arn] = state
+
+    def alerted_state(self, key_arn: str) -> str | None:
+        return self._alerted.get(key_arn)
 
 
 class DynamoJournal:
@@ -212,6 +226,33 @@ class DynamoJournal:
             )
         except (ClientError, BotoCoreError) as exc:
             logger.warning("marker release failed", error=error_code(exc))
+
+    def mark_alerted(self, key_arn: str, state: str, at: datetime) -> None:
+        """Record that an alert about ``key_arn`` in ``state`` went out (PutItem, last one wins)."""
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": f"alerted#{key_arn}"},
+                    "state": {"S": state},
+                    "at": {"S": _iso(at)},
+                    "expiration": {"N": str(int((at + ALERTED_TTL).timestamp()))},
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("journal write failed", part="alerted", error=error_code(exc))
+
+    def alerted_state(self, key_arn: str) -> str | None:
+        """The state the last alert about ``key_arn`` reported; raises ``JournalUnavailable`` when
+        the table cannot be read (unknown is not "never alerted")."""
+        try:
+            response = self._ddb.get_item(
+                TableName=self._table, Key={"id": {"S": f"alerted#{key_arn}"}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise JournalUnavailable(error_code(exc)) from exc
+        item = response.get("Item") or {}
+        return str(item["state"]["S"]) if "state" in item else None
 
     def _get(self, item_id: str) -> dict[str, Any] | None:
         try:

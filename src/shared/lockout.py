@@ -14,6 +14,9 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 CANCEL_ACTION = "kms:CancelKeyDeletion"
+ENABLE_ACTION = "kms:EnableKey"
+# Both are needed to put a key back: cancelling a deletion leaves the key Disabled.
+RESTORE_ACTIONS = (CANCEL_ACTION, ENABLE_ACTION)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def _applies(statement: Mapping[str, Any], account: str, action: str) -> bool:
 
 
 def cancel_access(policy: str | Mapping[str, Any] | None, account: str) -> PolicyVerdict:
-    """Whether ``policy`` lets ``account`` (its root or its IAM principals) call CancelKeyDeletion."""
+    """Whether ``policy`` lets ``account`` (its root or its IAM principals) call CancelKeyDeletion
+    and EnableKey: a lock-out when either is refused, unknown when either is only conditional."""
     if policy is None:
         return PolicyVerdict(None, "the new key policy is not known")
     try:
@@ -77,14 +81,25 @@ def cancel_access(policy: str | Mapping[str, Any] | None, account: str) -> Polic
     if not isinstance(document, Mapping):
         return PolicyVerdict(None, "the new key policy is not a JSON object")
     statements = [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+    verdicts = [_access(statements, account, action) for action in RESTORE_ACTIONS]
+    for wanted in (False, None):
+        for verdict in verdicts:
+            if verdict.allows_cancel is wanted:
+                return verdict
+    return PolicyVerdict(
+        True, f"the new key policy still allows {' and '.join(RESTORE_ACTIONS)} to the account"
+    )
+
+
+def _access(statements: list[Mapping[str, Any]], account: str, action: str) -> PolicyVerdict:
     allow = conditional_allow = conditional_deny = False
     for statement in statements:
-        if not _applies(statement, account, CANCEL_ACTION):
+        if not _applies(statement, account, action):
             continue
         conditional = bool(statement.get("Condition"))
         if statement.get("Effect") == "Deny":
             if not conditional:
-                return PolicyVerdict(False, f"a Deny statement blocks {CANCEL_ACTION} for the account")
+                return PolicyVerdict(False, f"a Deny statement blocks {action} for the account")
             conditional_deny = True
         elif statement.get("Effect") == "Allow":
             if conditional:
@@ -92,12 +107,10 @@ def cancel_access(policy: str | Mapping[str, Any] | None, account: str) -> Polic
             else:
                 allow = True
     if allow and not conditional_deny:
-        return PolicyVerdict(True, f"the new key policy still allows {CANCEL_ACTION} to the account")
+        return PolicyVerdict(True, f"the new key policy still allows {action} to the account")
     if allow or conditional_allow:
-        return PolicyVerdict(None, f"{CANCEL_ACTION} is allowed to the account only under conditions")
-    return PolicyVerdict(
-        False, f"no statement allows {CANCEL_ACTION} to the account root or its IAM principals"
-    )
+        return PolicyVerdict(None, f"{action} is allowed to the account only under conditions")
+    return PolicyVerdict(False, f"no statement allows {action} to the account root or its IAM principals")
 
 
 # ----- reminders ----------------------------------------------------------------------------

@@ -14,10 +14,14 @@ from enum import StrEnum
 from shared.document import Severity
 from shared.events import KEY_DELETED as KEY_DELETED  # re-exported: the severity rules name them
 from shared.events import REMINDER as REMINDER
-from shared.events import TRIPWIRE_ERROR, Action, SeverityRule, kms_event
+from shared.events import TRIPWIRE_ERROR as TRIPWIRE_ERROR  # re-exported: remediation reads it
+from shared.events import TRIPWIRE_ERRORS, Action, SeverityRule, kms_event
 
 PENDING_STATES = frozenset({"PendingDeletion", "PendingReplicaDeletion"})
-UNUSABLE_STATES = PENDING_STATES | {"Disabled"}
+# States in which a key cannot be used for cryptography ("Key states of AWS KMS keys":
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html): pending deletion, disabled,
+# waiting for its imported key material (deleted or expired), or in a disconnected custom key store.
+UNUSABLE_STATES = PENDING_STATES | {"Disabled", "PendingImport", "Unavailable"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class SeverityFacts:
     approved: bool = False  # the key carries a valid keyguard:allow-deletion approval
     key_state: str | None = None  # the key's state now (re-read)
     tripwire: bool = False  # a call failed because the key is pending deletion or disabled
-    lockout: bool = False  # a new key policy no longer lets the account cancel the deletion
+    lockout: bool = False  # a new key policy no longer lets the account cancel deletion or enable
+    guard_key: bool = False  # one of the stack's own keys (GUARD_KEY_ARNS): always critical
 
 
 # An approved deletion (keyguard:allow-deletion) lowers these by one level.
@@ -54,8 +59,28 @@ def _bump(severity: Severity, by: int) -> Severity:
     return _ORDER[max(0, min(len(_ORDER) - 1, severity.rank + by))]
 
 
+def missed_event_severity(key_state: str | None, guard_key: bool) -> tuple[Severity, list[str]]:
+    """An unusable key nobody was alerted about (the key event was never delivered)."""
+    if guard_key:
+        return Severity.CRITICAL, [f"one of kms-keyguard's own keys is {key_state} and no alert was sent"]
+    if key_state in PENDING_STATES:
+        return Severity.CRITICAL, ["the key is pending deletion and nobody was alerted"]
+    return Severity.HIGH, [f"the key is {key_state} and nobody was alerted"]
+
+
+def tamper_severity(failed: bool) -> tuple[Severity, list[str]]:
+    """A call that would silence or blind the guard: critical when it succeeded, high when it was
+    refused (someone with access to the account tried; nothing changed)."""
+    if failed:
+        return Severity.HIGH, ["an attempt to tamper with the guard or its inputs failed: nothing changed"]
+    return Severity.CRITICAL, ["the guard or one of its inputs was tampered with"]
+
+
 def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
     """The alert's severity and the reasons behind it, in the order they were applied."""
+    if facts.guard_key:
+        # The alert path itself depends on this key: whatever happened, someone must look now.
+        return Severity.CRITICAL, [f"{facts.event_name} on one of kms-keyguard's own keys"]
     reasons: list[str] = []
     if facts.customer_managed is False:
         return Severity.LOW, ["the key is not customer managed"]
@@ -65,7 +90,10 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
             reasons.append("a call failed because the key is pending deletion: something still uses it")
         else:
             severity = Severity.HIGH
-            reasons.append("a call failed because the key is disabled: something still uses it")
+            state = (
+                (facts.key_state or "unusable").lower() if facts.key_state == "Disabled" else facts.key_state
+            )
+            reasons.append(f"a call failed because the key is {state}: something still uses it")
         return _averted(severity, facts, reasons)
     if facts.failed:
         severity = Severity.LOW
@@ -81,7 +109,14 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
     at_risk = facts.dependencies > 0 or not facts.discovery_complete
     if rule is SeverityRule.MATERIAL_DELETED:
         severity = Severity.CRITICAL
-        reasons.append("imported key material deleted: the key is unusable now")
+        reasons.append("imported key material deleted or expired: the key is unusable now")
+    elif rule is SeverityRule.KEY_STORE_CHANGED:
+        if facts.event_name == "UpdateCustomKeyStore":
+            severity = Severity.MEDIUM
+            reasons.append("a custom key store's settings changed: its keys may become unusable")
+        else:
+            severity = Severity.HIGH
+            reasons.append("a custom key store was disconnected or deleted: its keys are unusable")
     elif rule is SeverityRule.DELETION_SCHEDULED:
         if at_risk:
             severity = Severity.CRITICAL
@@ -170,6 +205,7 @@ class RemediationFacts:
     caused_by_self: bool = False
     reenable_disabled_keys: bool = False
     protect_tag_key: str = "keyguard:protect"
+    guard_key: bool = False  # one of the stack's own keys: put back whatever mode and scope say
 
 
 class Outcome(StrEnum):
@@ -292,7 +328,7 @@ class RemediationPlan:
 
 def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
     """What remediation should do for this event, before the key's state is re-checked."""
-    if facts.mode == "off":
+    if facts.mode == "off" and not facts.guard_key:
         return RemediationPlan.skip(Outcome.OFF)
     if facts.caused_by_self:
         return RemediationPlan.skip(
@@ -307,7 +343,7 @@ def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
     if not facts.customer_managed:
         reason = "the key is not customer managed"
         return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
-    if facts.approved:
+    if facts.approved and not facts.guard_key:
         return RemediationPlan.skip(Outcome.EXEMPT, facts.approval_text or "approved deletion")
 
     pending = facts.key_state in PENDING_STATES
@@ -315,7 +351,7 @@ def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
     if remedy is Action.CANCEL_DELETION or (facts.tripwire and pending):
         action = Action.CANCEL_DELETION
     elif remedy is Action.ENABLE_KEY or (facts.tripwire and facts.key_state == "Disabled"):
-        if not facts.reenable_disabled_keys:
+        if not (facts.reenable_disabled_keys or facts.guard_key):
             reason = "re-enabling disabled keys is off (REENABLE_DISABLED_KEYS)"
             return RemediationPlan.skip(Outcome.NOT_NEEDED, reason, reason)
         action = Action.ENABLE_KEY
@@ -330,7 +366,7 @@ def plan_remediation(facts: RemediationFacts) -> RemediationPlan:
 
 
 def _in_scope(facts: RemediationFacts) -> bool:
-    if facts.scope == "all":
+    if facts.scope == "all" or facts.guard_key:
         return True
     if facts.scope == "with-dependencies":
         return facts.protected or facts.tripwire or facts.dependencies > 0 or not facts.discovery_complete
@@ -339,6 +375,8 @@ def _in_scope(facts: RemediationFacts) -> bool:
 
 def _scope_reason(facts: RemediationFacts) -> str:
     tag = f"{facts.protect_tag_key}=true"
+    if facts.guard_key:
+        return "one of kms-keyguard's own keys: always put back, whatever the mode and scope"
     if facts.scope == "all":
         return "scope all: every customer managed key"
     if facts.scope == "with-dependencies":
@@ -414,4 +452,4 @@ def is_tripwire(event_name: str, error_code: str | None, key_state: str | None) 
     Decided on the error code, the event table (administrative calls and reads prove nothing) and
     the key's re-read state, never on the error message.
     """
-    return error_code == TRIPWIRE_ERROR and kms_event(event_name).tripwire and key_state in UNUSABLE_STATES
+    return error_code in TRIPWIRE_ERRORS and kms_event(event_name).tripwire and key_state in UNUSABLE_STATES

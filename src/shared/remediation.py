@@ -174,7 +174,9 @@ class Remediator:
     def remediate(
         self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
     ) -> Remediation:
-        mode = self.settings.remediation_mode.value
+        guard_key = self.settings.is_guard_key(snapshot.arn)
+        # The guard's own keys are put back in every mode (the role may do so on exactly them).
+        mode = "enforce" if guard_key else self.settings.remediation_mode.value
         tags = snapshot.tags or {}
         approval = parse_approval(tags.get(self.settings.allow_deletion_tag_key), self._now().date())
         facts = RemediationFacts(
@@ -194,6 +196,7 @@ class Remediator:
             caused_by_self=caused_by_role(record, self.settings.function_role_arn),
             reenable_disabled_keys=self.settings.reenable_disabled_keys,
             protect_tag_key=self.settings.protect_tag_key,
+            guard_key=guard_key,
         )
         plan = plan_remediation(facts)
         reasons = list(plan.reasons)
@@ -338,6 +341,9 @@ class Remediator:
     def _restore_verdict(self, record: CloudTrailRecord, snapshot: KeySnapshot) -> tuple[bool, str]:
         """Re-enable after cancelling only if the key was Enabled before the deletion was scheduled."""
         key_arn = str(snapshot.arn)
+        if self.settings.is_guard_key(key_arn):
+            # Only the break-glass principal may disable a guard key; alerts need it Enabled.
+            return True, "one of kms-keyguard's own keys: the alert path needs it Enabled"
         tripwire = record.event_name != "ScheduleKeyDeletion"
         before = self._now() if tripwire or record.event_time is None else record.event_time
         transitions = list(self.journal.transitions(key_arn))

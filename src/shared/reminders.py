@@ -12,16 +12,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from shared.approval import parse_approval
 from shared.assemble import reminder_alert
-from shared.aws import ClientFactory, error_code
+from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.document import AlertDocument
 from shared.errors import ConfigurationError
 from shared.journal import DynamoJournal, Journal, MemoryJournal
-from shared.key_inventory import KeyInventory, KeySnapshot
+from shared.key_inventory import KeyInventory, KeySnapshot, describe_keys
 from shared.observability import logger, metrics
 
 REMINDER_ACTIONS: tuple[str, ...] = (
@@ -59,10 +57,12 @@ class Reminders:
         publisher: Any = None,
         journal: Journal | None = None,
         now: Callable[[], datetime] | None = None,
+        max_workers: int = 16,
     ) -> None:
         self.settings = settings
         self.clients = clients
         self.days = days
+        self.max_workers = max_workers
         self._now = now or (lambda: datetime.now(UTC))
         self._publisher = publisher
         self.inventory = KeyInventory(clients, clock=self._now)
@@ -83,45 +83,38 @@ class Reminders:
         now = self._now()
         kms = self.clients.client("kms", region)
         examined = due = sent = duplicates = 0
-        for page in kms.get_paginator("list_keys").paginate():
-            for entry in page.get("Keys", []):
-                examined += 1
-                metadata = self._describe(kms, str(entry["KeyId"]))
-                if not metadata or metadata.get("KeyManager") != "CUSTOMER":
-                    continue
-                if metadata.get("KeyState") != "PendingDeletion" or metadata.get("DeletionDate") is None:
-                    continue
-                snapshot = KeySnapshot.from_metadata(str(entry["KeyArn"]), region, metadata)
-                days_left = snapshot.days_until_deletion(now)
-                if days_left is None or days_left not in self.days:
-                    continue
-                # Only keys that are due are enriched; no other call is made on the account's keys
-                # (a rejected call on a key pending deletion would itself look like a tripwire).
-                self.inventory.enrich(snapshot, rotation=False)  # REMINDER_ACTIONS: no rotation status
-                due += 1
-                marker = f"reminder#{snapshot.arn}#{now.date().isoformat()}"
-                if not self.journal.claim(marker, REMINDER_MARKER_SECONDS, now):
-                    duplicates += 1
-                    logger.info("reminder already sent today", key_arn=snapshot.arn)
-                    continue
-                try:
-                    message_id = self.publisher.publish(self.document(snapshot, now))
-                except Exception:
-                    self.journal.release(marker)  # not sent: tomorrow's run, or a retry, may send it
-                    raise
-                sent += 1
-                logger.info("reminder sent", key_arn=snapshot.arn, days=days_left, message_id=message_id)
+        entries = [
+            entry for page in kms.get_paginator("list_keys").paginate() for entry in page.get("Keys", [])
+        ]
+        described = describe_keys(kms, [str(entry["KeyId"]) for entry in entries], self.max_workers)
+        for entry, metadata in zip(entries, described, strict=True):
+            examined += 1
+            if not metadata or metadata.get("KeyManager") != "CUSTOMER":
+                continue
+            if metadata.get("KeyState") != "PendingDeletion" or metadata.get("DeletionDate") is None:
+                continue
+            snapshot = KeySnapshot.from_metadata(str(entry["KeyArn"]), region, metadata)
+            days_left = snapshot.days_until_deletion(now)
+            if days_left is None or days_left not in self.days:
+                continue
+            # Only keys that are due are enriched; no other call is made on the account's keys
+            # (a rejected call on a key pending deletion would itself look like a tripwire).
+            self.inventory.enrich(snapshot, rotation=False)  # REMINDER_ACTIONS: no rotation status
+            due += 1
+            marker = f"reminder#{snapshot.arn}#{now.date().isoformat()}"
+            if not self.journal.claim(marker, REMINDER_MARKER_SECONDS, now):
+                duplicates += 1
+                logger.info("reminder already sent today", key_arn=snapshot.arn)
+                continue
+            try:
+                message_id = self.publisher.publish(self.document(snapshot, now))
+            except Exception:
+                self.journal.release(marker)  # not sent: tomorrow's run, or a retry, may send it
+                raise
+            sent += 1
+            logger.info("reminder sent", key_arn=snapshot.arn, days=days_left, message_id=message_id)
         metrics.add_metric(name="RemindersSent", unit="Count", value=sent)
         return {"examined": examined, "due": due, "sent": sent, "already_sent": duplicates}
-
-    @staticmethod
-    def _describe(kms: Any, key_id: str) -> dict[str, Any] | None:
-        try:
-            metadata: dict[str, Any] = kms.describe_key(KeyId=key_id)["KeyMetadata"]
-        except (ClientError, BotoCoreError) as exc:
-            logger.warning("key could not be described", key_id=key_id, error=error_code(exc))
-            return None
-        return metadata
 
     def document(self, snapshot: KeySnapshot, now: datetime) -> AlertDocument:
         """The reminder for one key pending deletion."""

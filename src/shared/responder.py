@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ from shared.aws import ClientFactory
 from shared.config import RemediationMode, Settings
 from shared.discovery import DependencySearch, Discoverer
 from shared.document import AlertDocument, DependenciesSection
+from shared.events import IMPORTED_MATERIAL_EXPIRED, SeverityRule, kms_event, tamper_call
 from shared.heartbeat import Canary, beat, canary
 from shared.idempotency import IdempotentRunner
 from shared.journal import DynamoJournal, Journal, MemoryJournal, remember
@@ -29,7 +30,14 @@ from shared.key_inventory import KeyInventory, KeySnapshot
 from shared.lockout import PolicyVerdict, cancel_access
 from shared.models import KEY_DELETION_DETAIL_TYPE, CloudTrailRecord
 from shared.observability import logger, metrics
-from shared.parse import UnprocessableEvent, parse_key_deletion, parse_record
+from shared.parse import (
+    KMS_EVENT_SOURCE,
+    UnprocessableEvent,
+    parse_cloudtrail,
+    parse_key_deletion,
+    parse_native_key_event,
+    parse_record,
+)
 from shared.policy import Remediation
 from shared.remediation import NoRemediation, Remediator, RemediatorProtocol
 from shared.triage import TRIPWIRE_WINDOW_SECONDS, Triage, TriageFacts, triage
@@ -118,6 +126,7 @@ class Responder:
                 else Remediator(settings, self.clients, journal=self.journal, now=self._now)
             )
         self.remediator: RemediatorProtocol = remediator
+        self._guard_remediator: RemediatorProtocol | None = None
 
     @property
     def idempotency(self) -> IdempotentRunner | None:
@@ -142,8 +151,11 @@ class Responder:
         return self._publisher
 
     # ----- entry points --------------------------------------------------------------------
-    def handle(self, event: Mapping[str, Any], remaining_seconds: float | None = None) -> Receipt:
-        """Assess and publish. Raises ``AlertDeliveryError`` only when publishing fails."""
+    def handle(
+        self, event: Mapping[str, Any], remaining_seconds: float | None = None, notes: tuple[str, ...] = ()
+    ) -> Receipt:
+        """Assess and publish. Raises ``AlertDeliveryError`` only when publishing fails. ``notes``
+        (from the handler: how the event was received) open the alert's notes."""
         heartbeat = canary(event)
         if heartbeat is not None:
             # The canary came through its rule to the function: record that, page nobody.
@@ -152,6 +164,8 @@ class Responder:
             return Receipt.heartbeat(heartbeat)
         evaluation = self._evaluate(event, remaining_seconds, claim=True)
         doc = evaluation.doc
+        if notes:
+            doc = doc.model_copy(update={"notes": [*notes, *doc.notes]})
         if not evaluation.publish:
             metrics.add_metric(name="AlertSuppressed", unit="Count", value=1)
             logger.info(
@@ -170,6 +184,10 @@ class Responder:
                 self.journal.release(evaluation.marker)
             raise
         metrics.add_metric(name=f"Alert{doc.severity.value.capitalize()}", unit="Count", value=1)
+        state = doc.remediation.resulting_state or doc.key.state
+        if doc.key.arn and doc.key.readable and state:
+            # The reconciliation pass reports unusable keys with no alert on record in their state.
+            self.journal.mark_alerted(doc.key.arn, state, self._now())
         logger.info(
             "alert published",
             alert_id=doc.alert_id,
@@ -198,7 +216,12 @@ class Responder:
         try:
             if isinstance(event, Mapping) and event.get("detail-type") == KEY_DELETION_DETAIL_TYPE:
                 return Evaluation(self._key_deleted(event, self.search.budget(started, remaining_seconds)))
-            record = parse_record(event)
+            if isinstance(event, Mapping) and event.get("detail-type") == IMPORTED_MATERIAL_EXPIRED:
+                native = parse_native_key_event(event, self.clients.default_region or "us-east-1")
+                return self._record(native, started, remaining_seconds, claim=claim)
+            record = parse_cloudtrail(event)
+            if record.event_source not in (None, KMS_EVENT_SOURCE):
+                return Evaluation(self._tamper(record))
         except UnprocessableEvent as exc:
             logger.error("unprocessable event", reason=str(exc))
             metrics.add_metric(name="UnprocessableEvent", unit="Count", value=1)
@@ -224,11 +247,17 @@ class Responder:
             TriageFacts(record.event_name, record.error_code, snapshot.readable, snapshot.state)
         )
         notes += [decision.note] if decision.note else []
-        notes += ["The event names no key that could be resolved."] if key_ref is None else []
+        about_store = kms_event(record.event_name).severity is SeverityRule.KEY_STORE_CHANGED
+        notes += (
+            ["The event names no key that could be resolved."] if key_ref is None and not about_store else []
+        )
         notes += snapshot.notes()
         decision, marker = self._coalesce(decision, record, key_arn, now, claim=claim)
         # enrich: the new key policy, when it may lock the account out of cancelling
         lockout = self._lockout(record, snapshot) if decision.check_policy else None
+        if lockout is not None and lockout.lockout and not decision.publish:
+            # The key is still usable, but nobody in the account could put it back any more.
+            decision = replace(decision, publish=True, skip_reason=None)
         notes += [f"Key policy check: {lockout.reason}."] if lockout else []
         # discover
         if decision.not_searched:
@@ -255,6 +284,21 @@ class Responder:
         )
         doc = assemble.event_alert(found, self.settings, now)
         return Evaluation(doc, publish=decision.publish, skip_reason=decision.skip_reason, marker=marker)
+
+    def _tamper(self, record: CloudTrailRecord) -> AlertDocument:
+        """Another service's call, routed by a tamper rule: who did what to which of the guard's
+        resources. Never a KMS key alert, never remediated."""
+        call = tamper_call(record.event_source, record.event_name)
+        if call is None:
+            raise UnprocessableEvent(f"not a KMS event (eventSource {record.event_source!r})")
+        metrics.add_metric(name="TamperDetected", unit="Count", value=1)
+        logger.warning(
+            "guard tampered with",
+            event_name=record.event_name,
+            event_source=record.event_source,
+            actor=record.user_identity.arn,
+        )
+        return assemble.tamper_alert(record, call, self.settings.remediation_mode.value, self._now())
 
     def _coalesce(
         self, decision: Triage, record: CloudTrailRecord, key_arn: str | None, now: datetime, *, claim: bool
@@ -290,10 +334,21 @@ class Responder:
         dependencies: DependenciesSection,
     ) -> Remediation:
         if decision.not_remediated is None:
-            return self.remediator.remediate(record, snapshot, dependencies)
+            return self._remediator_for(snapshot).remediate(record, snapshot, dependencies)
         outcome, detail = decision.not_remediated
         mode = self.settings.remediation_mode.value
         return Remediation(mode, outcome, detail=detail, resulting_state=snapshot.state)
+
+    def _remediator_for(self, snapshot: KeySnapshot) -> RemediatorProtocol:
+        """The configured remediator, except for the guard's own keys: those are put back in every
+        mode, so they get a real remediator even when remediation is off."""
+        if not self.settings.is_guard_key(snapshot.arn) or isinstance(self.remediator, Remediator):
+            return self.remediator
+        if self._guard_remediator is None:
+            self._guard_remediator = Remediator(
+                self.settings, self.clients, journal=self.journal, now=self._now
+            )
+        return self._guard_remediator
 
     def _key_deleted(self, event: Mapping[str, Any], budget: float) -> AlertDocument:
         """The final notice: the key is gone. Dependencies: re-discovered by key id and ARN, plus the

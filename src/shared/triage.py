@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from shared.events import TRIPWIRE_ERROR, Kind, Route, SeverityRule, kms_event
+from shared.events import TRIPWIRE_ERRORS, Kind, Route, SeverityRule, kms_event
 from shared.policy import UNUSABLE_STATES, Outcome, is_tripwire
 
 TRIPWIRE_WINDOW_SECONDS = 3600  # at most one tripwire alert per key per hour
@@ -80,13 +80,14 @@ def triage(facts: TriageFacts) -> Triage:
     if not event.routed and not failed:
         note = f"{facts.event_name} is not an event this responder acts on; reported as seen."
 
-    if facts.error_code == TRIPWIRE_ERROR and event.route is not Route.ALERTING and not tripwire:
+    if facts.error_code in TRIPWIRE_ERRORS and event.route is not Route.ALERTING and not tripwire:
         # A call the key's state refused that proves no workload (or the state changed since).
         reason = f"invalid-state failure, but the key is {facts.key_state or 'unreadable'}"
         return Triage(kind, publish=False, skip_reason=reason, note=note)
     if event.severity is SeverityRule.POLICY_CHANGED and not failed and facts.key_readable:
         if facts.key_state in UNUSABLE_STATES:
             return Triage(kind, check_policy=True, note=note)
+        # Still checked: a lock-out staged while the key is usable is alerted when it happens.
         reason = f"key policy changed on a {facts.key_state} key"
-        return Triage(kind, publish=False, skip_reason=reason, note=note)
+        return Triage(kind, publish=False, skip_reason=reason, check_policy=True, note=note)
     return Triage(kind, coalesce=tripwire, note=note)

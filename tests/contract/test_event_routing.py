@@ -62,6 +62,7 @@ ROUTES: dict[str, set[str]] = {
     "put_key_policy.json": {LIFECYCLE},
     "key_deleted.json": {KEY_DELETED},
     "tripwire_decrypt.json": {TRIPWIRE},
+    "tripwire_decrypt_disabled.json": {TRIPWIRE},
     "unrelated_create_key.json": set(),
 }
 

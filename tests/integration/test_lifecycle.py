@@ -197,7 +197,8 @@ def _policy_event(world: World, policy: str | None) -> dict[str, Any]:
         (
             None,
             "high",
-            "Key policy check: the new key policy still allows kms:CancelKeyDeletion to the account.",
+            "Key policy check: the new key policy still allows kms:CancelKeyDeletion and kms:EnableKey "
+            "to the account.",
         ),
         (GOOD_POLICY, "high", "Key policy check: the new key policy still allows kms:CancelKeyDeletion"),
         ('{"Version":"2012-10-17","Statement":[]}', "critical", "Key policy check: no statement allows"),
@@ -232,6 +233,30 @@ def test_a_policy_change_on_a_usable_key_is_not_published(world: World, lambda_c
 
     assert receipt["message_id"] is None
     assert documents(world) == []
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        '{"Version":"2012-10-17","Statement":[]}',
+        # Cancelling leaves the key Disabled: a policy that lets nobody enable it locks it out too.
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::'
+        '123456789012:root"},"Action":["kms:CancelKeyDeletion","kms:ScheduleKeyDeletion","kms:Describe*"],'
+        '"Resource":"*"}]}',
+    ],
+    ids=["empty", "cancel-without-enable"],
+)
+def test_a_lock_out_staged_on_a_usable_key_is_alerted_at_once(
+    world: World, lambda_context: Any, policy: str
+) -> None:
+    # Given a key that is still Enabled, and a new policy that no longer lets the account put it back
+    _send(world, make_responder(world), lambda_context, _policy_event(world, policy))
+
+    # Then the change is alerted now, before the key is scheduled or disabled
+    (doc,) = documents(world)
+    assert doc["key"]["state"] == "Enabled"
+    assert doc["severity"] == "critical"
+    assert any(note.startswith("Key policy check: ") for note in doc["notes"])
 
 
 # ----- tripwire -----------------------------------------------------------------------------------

@@ -45,9 +45,9 @@ R, K, S, A = Route, Kind, SeverityRule, Action
         ("ImportKeyMaterial", R.TRIPWIRE, K.ALERT, S.OTHER, Action.NONE, "Enabled", False),
         ("TagResource", R.LIFECYCLE, K.ALERT, S.OTHER, Action.NONE, None, False),
         ("UntagResource", R.LIFECYCLE, K.ALERT, S.OTHER, Action.NONE, None, False),
-        ("DisconnectCustomKeyStore", R.LIFECYCLE, K.ALERT, S.OTHER, Action.NONE, None, False),
-        (IMPORTED_MATERIAL_EXPIRED, R.NATIVE, K.ALERT, S.OTHER, Action.NONE, None, False),
-        ("DeleteExpiredKeyMaterial", R.NATIVE, K.ALERT, S.OTHER, Action.NONE, None, False),
+        ("DisconnectCustomKeyStore", R.LIFECYCLE, K.ALERT, S.KEY_STORE_CHANGED, Action.NONE, None, False),
+        (IMPORTED_MATERIAL_EXPIRED, R.NATIVE, K.ALERT, S.MATERIAL_DELETED, Action.NONE, None, False),
+        ("DeleteExpiredKeyMaterial", R.NATIVE, K.ALERT, S.MATERIAL_DELETED, Action.NONE, None, False),
         ("DescribeKey", R.TRIPWIRE, K.ALERT, S.OTHER, Action.NONE, None, False),
         ("GetKeyPolicy", R.TRIPWIRE, K.ALERT, S.OTHER, Action.NONE, None, False),
         # not in the table: an ordinary call, a tripwire when the key's state refuses it

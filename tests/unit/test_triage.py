@@ -91,6 +91,7 @@ ROWS: list[tuple[str, TriageFacts, Expect]] = [
             "key policy changed on a Enabled key",
             not_searched=HELD,
             not_remediated=NOT_PUBLISHED,
+            check_policy=True,  # published only if it locks the account out (decided by the responder)
         ),
     ),
     ("policy, unreadable key", facts("PutKeyPolicy", state=None, readable=False), Expect(Kind.ALERT)),

@@ -187,6 +187,10 @@ def perform(world: World, event: dict[str, Any]) -> None:
         # A call that failed on the key's state: the key is pending deletion while still in use.
         kms.schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=7)
         return
+    if detail.get("errorCode") == "DisabledException":
+        # Refused because the key is Disabled (a key pending deletion may answer this way too).
+        kms.disable_key(KeyId=world.key_id)
+        return
     if detail.get("errorCode") or event.get("detail-type") != "AWS API Call via CloudTrail":
         return
     name = detail.get("eventName")

@@ -18,7 +18,7 @@ from shared.alerting.common import (
     yes_no,
 )
 from shared.alerting.verdict import raw_key_label, short_what, verdict
-from shared.document import AlertDocument, Severity
+from shared.document import AlertDocument, DependenciesSection, Severity
 from shared.sanitize import clean, clean_trusted, md_code, md_text
 
 # Slack rejects a section longer than 3,000 characters; a longer card is cut by the chat client.
@@ -43,10 +43,17 @@ def _chat_lines(doc: AlertDocument, lim: RenderLimits) -> list[str]:
     key, event, actor, deps, rem = doc.key, doc.event, doc.actor, doc.dependencies, doc.remediation
     lines = [md_text(verdict(doc), 400)]
     readable = "" if key.readable else " :grey_question: _key unreadable, details from the event_"
-    lines.append(
-        f"*Key* {md_code(key.arn or key.id or event.requested_key, lim.value_len)} "
-        f"state {md_code(key.state or 'unknown', 40)}{readable}"
-    )
+    if doc.target is not None:
+        target = doc.target
+        lines.append(
+            f"*Tampered* {md_code(target.resource_type, 60)} "
+            f"{md_code(target.name or 'not named by the call', lim.value_len)}"
+        )
+    else:
+        lines.append(
+            f"*Key* {md_code(key.arn or key.id or event.requested_key, lim.value_len)} "
+            f"state {md_code(key.state or 'unknown', 40)}{readable}"
+        )
     if key.aliases:
         shown, more = split_shown(key.aliases, 5)
         lines.append("*Aliases* " + " ".join(md_code(a, 80) for a in shown) + (f" +{more}" if more else ""))
@@ -93,6 +100,20 @@ def _chat_lines(doc: AlertDocument, lim: RenderLimits) -> list[str]:
     lines.append(f"*Actor* {who} " + ", ".join(flags))
     if actor.user_agent:
         lines.append(f"*User agent* {md_code(actor.user_agent, 120)}")
+    if doc.target is None:  # a tamper alert is not about a key: nothing depends on it
+        lines.extend(_dependency_lines(deps, lim))
+    state = f", key now {md_code(rem.resulting_state, 40)}" if rem.resulting_state else ""
+    lines.append(
+        f"*Remediation* {md_code(rem.mode, 10)} {md_code(rem.action, 60)}: "
+        f"{md_code(rem.outcome, lim.value_len)}{state}"
+    )
+    lines.extend(f"_Note:_ {md_text(note, lim.value_len)}" for note in doc.notes[:10])
+    lines.append(f"Alert {md_code(doc.alert_id, 80)}")
+    return lines
+
+
+def _dependency_lines(deps: DependenciesSection, lim: RenderLimits) -> list[str]:
+    lines: list[str] = []
     status = "complete" if deps.complete else "INCOMPLETE, a lower bound"
     counts = ", ".join(
         f"{md_code(t, 60)} {n}" for t, n in sorted(deps.counts.items(), key=lambda kv: -kv[1])[:8]
@@ -117,13 +138,6 @@ def _chat_lines(doc: AlertDocument, lim: RenderLimits) -> list[str]:
         lines.append(f"*Grants* {grants}")
     if deps.usage and deps.usage.last_usage:
         lines.append(f"*Last used* {md_code(deps.usage.last_usage, 40)}")
-    state = f", key now {md_code(rem.resulting_state, 40)}" if rem.resulting_state else ""
-    lines.append(
-        f"*Remediation* {md_code(rem.mode, 10)} {md_code(rem.action, 60)}: "
-        f"{md_code(rem.outcome, lim.value_len)}{state}"
-    )
-    lines.extend(f"_Note:_ {md_text(note, lim.value_len)}" for note in doc.notes[:10])
-    lines.append(f"Alert {md_code(doc.alert_id, 80)}")
     return lines
 
 
@@ -145,8 +159,9 @@ def render_chat(doc: AlertDocument, lim: RenderLimits = DEFAULT_LIMITS) -> dict[
     key, event = doc.key, doc.event
     severity = doc.severity.value.upper()
     headline = verdict(doc)
+    subject = md_code(raw_key_label(doc), 80) if doc.target is None else "kms-keyguard"
     title = (
-        f"{_CHAT_ICON[doc.severity]} {severity}: KMS key {md_code(raw_key_label(doc), 80)} "
+        f"{_CHAT_ICON[doc.severity]} {severity}: {'KMS key ' if doc.target is None else ''}{subject} "
         f"{md_text(short_what(doc), 80)}"
     )
     related = [
@@ -176,7 +191,9 @@ def render_chat(doc: AlertDocument, lim: RenderLimits = DEFAULT_LIMITS) -> dict[
             "keywords": [clean(word, 40) for word in keywords if word],
         },
         "metadata": {
-            "threadId": clean(key.arn or key.id or doc.alert_id, 2048),
+            "threadId": clean(
+                (doc.target.name if doc.target else None) or key.arn or key.id or doc.alert_id, 2048
+            ),
             "summary": clean(headline, 500),
             "eventType": clean(event.name, 100),
             "relatedResources": related,

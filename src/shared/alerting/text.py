@@ -41,6 +41,17 @@ class _Text:
         return "\n".join(self.lines) + "\n"
 
 
+def _target_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
+    """A tamper alert: the guard's resource the call touched, in place of a key."""
+    target = doc.target
+    if target is None:
+        return
+    out.section("TAMPERED RESOURCE" if doc.kind == "tamper" else "RESOURCE")
+    out.field("Type", clean(target.resource_type, lim.value_len))
+    out.field("Name", clean(target.name, lim.long_value_len) if target.name else "not named by the call")
+    out.field("Service", clean(target.service, lim.value_len))
+
+
 def _key_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     key = doc.key
     out.section("KEY")
@@ -98,6 +109,8 @@ def _action_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
         out.field("Result", f"FAILED ({clean(event.error_code, 80)}){message}")
         if doc.kind == "tripwire":
             out.line("This call failed because of the key's state: a workload still depends on the key.")
+        elif doc.kind == "tamper":
+            out.line("The call failed, so nothing was changed by it; someone tried.")
         else:
             out.line("The call failed, so the key was not changed by it; someone tried.")
     else:
@@ -284,11 +297,15 @@ def render_text(doc: AlertDocument, lim: RenderLimits = DEFAULT_LIMITS) -> str:
     """The plain-text report (SNS ``default`` and ``email``)."""
     out = _Text()
     out.lines.append(verdict(doc))
-    _key_section(out, doc, lim)
+    if doc.target is not None:
+        _target_section(out, doc, lim)
+    else:
+        _key_section(out, doc, lim)
     _action_section(out, doc, lim)
     _actor_section(out, doc, lim)
     _timeline_section(out, doc)
-    _dependencies_section(out, doc, lim)
+    if doc.target is None:
+        _dependencies_section(out, doc, lim)
     _remediation_section(out, doc, lim)
     out.section("NEXT STEPS")
     if doc.next_steps:

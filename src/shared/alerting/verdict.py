@@ -17,6 +17,8 @@ _DONE = {
     "CancelKeyDeletion": "deletion cancelled",
     "EnableKey": "re-enabled",
     "DeleteImportedKeyMaterial": "imported key material deleted",
+    "KMS Imported Key Material Expiration": "has lost its imported key material (expired)",
+    "DeleteExpiredKeyMaterial": "has lost its imported key material (expired, deleted by KMS)",
     "DeleteKey": "deleted",
     "KMS CMK Deletion": "deleted",
 }
@@ -62,6 +64,14 @@ def _actor_label(doc: AlertDocument) -> str | None:
     if actor.cross_account and actor.account:
         who += f" from account {clean(actor.account, 20)}"
     return who
+
+
+def _target_label(doc: AlertDocument) -> str:
+    target = doc.target
+    if target is None:
+        return "an unnamed resource"
+    kind = clean(target.resource_type, 40)
+    return f"{kind} {clean(target.name, 120)}" if target.name else f"a {kind} the record does not name"
 
 
 def _deletion_timing(doc: AlertDocument) -> tuple[str, str]:
@@ -111,6 +121,16 @@ def verdict(doc: AlertDocument) -> str:
     by = f" by {actor}" if actor else " by an unknown principal"
     if doc.kind == "invalid-event":
         return f"{severity}: could not interpret a {name} event; check the function's logs"
+    if doc.kind == "missed-event":
+        state = clean(doc.key.state, 40) if doc.key.state else "unusable"
+        timing, _ = _deletion_timing(doc)
+        return f"{severity}: key {key_label} is {state}{timing} and no alert was sent for it (missed event)"
+    if doc.target is not None and doc.kind != "tamper":
+        failed = f", failed ({clean(event.error_code, 60)})" if event.error_code else ""
+        return f"{severity}: {name} on {_target_label(doc)}{by}{failed}"
+    if doc.kind == "tamper":
+        refused = f", refused ({clean(event.error_code, 60)})" if event.error_code else ""
+        return f"{severity}: kms-keyguard tampered with: {name} on {_target_label(doc)}{by}{refused}"
     if doc.kind == "tripwire":
         state = clean(doc.key.state, 40) if doc.key.state else "unusable"
         return (
@@ -142,6 +162,10 @@ def short_what(doc: AlertDocument) -> str:
     event = doc.event
     if doc.kind == "invalid-event":
         return "event could not be interpreted"
+    if doc.target is not None:
+        return f"{'tampered with: ' if doc.kind == 'tamper' else ''}{event.name}"
+    if doc.kind == "missed-event":
+        return f"{doc.key.state or 'unusable'}, missed event"
     if doc.kind == "tripwire":
         return f"in use while {doc.key.state or 'unusable'} ({event.name} failed)"
     if event.error_code:
@@ -154,6 +178,10 @@ def short_what(doc: AlertDocument) -> str:
 
 def render_subject(doc: AlertDocument) -> str:
     """An SNS subject: printable ASCII, one line, under 100 characters."""
+    if doc.target is not None:
+        what = "kms-keyguard tampered with" if doc.kind == "tamper" else "KMS"
+        head = f"[{doc.severity.value.upper()}] {what}: "
+        return ascii_line(f"{head}{doc.event.name} on {_target_label(doc)}", SUBJECT_MAX_CHARS)
     head = f"[{doc.severity.value.upper()}] KMS key "
     tail = ascii_line(short_what(doc), 60)
     room = SUBJECT_MAX_CHARS - len(head) - len(tail) - 1

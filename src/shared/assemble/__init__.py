@@ -34,14 +34,25 @@ from shared.document import (
     EventSection,
     KeySection,
     Severity,
+    TargetSection,
 )
-from shared.events import KEY_DELETED, REMINDER, Kind, SeverityRule, kms_event
+from shared.events import KEY_DELETED, MISSED_EVENT, REMINDER, Kind, SeverityRule, TamperCall, kms_event
 from shared.journal import RememberedDependencies
 from shared.key_inventory import KeySnapshot
 from shared.lockout import PolicyVerdict
 from shared.models import CloudTrailRecord, event_window
 from shared.parse import KeyDeletion
-from shared.policy import PENDING_STATES, Outcome, Remediation, SeverityFacts, danger_averted, severity_for
+from shared.policy import (
+    PENDING_STATES,
+    Outcome,
+    Remediation,
+    SeverityFacts,
+    danger_averted,
+    missed_event_severity,
+    severity_for,
+    tamper_severity,
+)
+from shared.sanitize import clean
 from shared.triage import Triage
 
 __all__ = [
@@ -51,8 +62,10 @@ __all__ = [
     "headline",
     "invalid_event_alert",
     "key_section",
+    "missed_event_alert",
     "not_searched",
     "reminder_alert",
+    "tamper_alert",
     "with_remembered",
 ]
 
@@ -90,6 +103,17 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
         notes.append(approval_text)
     if kind is Kind.TRIPWIRE:
         notes.extend(_tripwire_notes(record, snapshot))
+    target = None
+    if kms_event(record.event_name).severity is SeverityRule.KEY_STORE_CHANGED:
+        store = (record.request_parameters or {}).get("customKeyStoreId")
+        store_name = clean(str(store), 100) if store else None
+        target = TargetSection(
+            service="kms.amazonaws.com", resource_type="KMS custom key store", name=store_name
+        )
+        notes.append(
+            f"Custom key store {store_name or '(not named by the event)'}: while it is disconnected or "
+            "deleted, every KMS key in it is Unavailable; the reconciliation pass reports each such key."
+        )
     window, _ = event_window(record)
     scheduled = kms_event(record.event_name).severity is SeverityRule.DELETION_SCHEDULED and not record.failed
     short = scheduled and window < settings.short_window_days
@@ -124,7 +148,8 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             approved=found.approval.approved,
             key_state=snapshot.state,
             tripwire=kind is Kind.TRIPWIRE,
-            lockout=bool(lockout and lockout.lockout and snapshot.state in PENDING_STATES),
+            lockout=bool(lockout and lockout.lockout),
+            guard_key=settings.is_guard_key(found.key_arn),
         )
     )
     notes.append("Severity: " + "; ".join(reasons) + ".")
@@ -149,6 +174,7 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             ),
             notes=notes,
             generated_at=iso(now) or "",
+            target=target,
         )
     )
 
@@ -345,6 +371,107 @@ def invalid_event_alert(event: Any, reason: str, mode: str, now: datetime) -> Al
                 "function's log under this alert id."
             ],
             notes=[reason],
+            generated_at=iso(now) or "",
+        )
+    )
+
+
+def tamper_alert(
+    record: CloudTrailRecord, call: TamperCall, mode: str, now: datetime, notes: tuple[str, ...] = ()
+) -> AlertDocument:
+    """A call that would silence or blind the guard: who did what to which of its resources."""
+    resource = call.resource(record.request_parameters)
+    severity, reasons = tamper_severity(record.failed)
+    target = TargetSection(
+        service=record.event_source or "unknown",
+        resource_type=call.what,
+        name=clean(resource, 300) if resource else None,
+    )
+    named = f"{call.what} {target.name}" if target.name else f"a {call.what} the record does not name"
+    if record.failed:
+        done = f"{record.event_name} on {named} was refused ({record.error_code})."
+    else:
+        done = f"{record.event_name} on {named} succeeded."
+    return _titled(
+        AlertDocument(
+            alert_id=record.event_id or fingerprint(record.model_dump(mode="json", by_alias=True)),
+            kind=Kind.TAMPER.value,
+            severity=severity,
+            title="",
+            summary="",
+            event=event_section(record, None, False),
+            actor=actor_section(record, record.account),
+            key=KeySection(arn=None, id=None, readable=False),
+            dependencies=not_searched("a tamper alert is not about a key"),
+            remediation=remediation_section(
+                Remediation(mode, Outcome.NOT_ATTEMPTED, detail="tampering is reported, never undone")
+            ),
+            next_steps=[
+                f"Confirm with the caller that {record.event_name} on this {call.what} was intended; "
+                "if not, revoke the caller's credentials and restore the resource (redeploy the stack).",
+                "Until it is restored, kms-keyguard may not see or report KMS key events: check keys "
+                "for missed deletions with `keyguard audit`.",
+            ],
+            notes=[*notes, done, "Severity: " + "; ".join(reasons) + "."],
+            generated_at=iso(now) or "",
+            target=target,
+        )
+    )
+
+
+def missed_event_alert(snapshot: KeySnapshot, settings: Settings, now: datetime) -> AlertDocument:
+    """A key found unusable by the reconciliation pass with no alert on record: its key event was
+    never delivered (EventBridge delivers CloudTrail events best effort), or never routed."""
+    key_arn = str(snapshot.arn)
+    state = snapshot.state
+    severity, reasons = missed_event_severity(state, settings.is_guard_key(key_arn))
+    key = key_section(snapshot, now)
+    target = f"--key-id {snapshot.key_id} --region {snapshot.region}"
+    steps = [
+        "Find who changed the key and when: CloudTrail event history for the key "
+        "(ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, custom key store changes).",
+    ]
+    if state in PENDING_STATES:
+        steps += keep_key_steps(target)
+    elif state == "Disabled":
+        steps.append(f"To use the key again: aws kms enable-key {target}")
+    elif state == "PendingImport":
+        steps.append("Import the key material again (it was deleted or expired) to make the key usable.")
+    elif state == "Unavailable":
+        steps.append("Reconnect the key's custom key store to make the key usable again.")
+    mode = settings.remediation_mode.value
+    return _titled(
+        AlertDocument(
+            alert_id=f"missed-{snapshot.key_id}-{state}-{now.date().isoformat()}",
+            kind=Kind.MISSED_EVENT.value,
+            severity=severity,
+            title="",
+            summary="",
+            event=EventSection(
+                name=MISSED_EVENT,
+                id=None,
+                time=iso(now),
+                region=snapshot.region,
+                account=key_arn.split(":")[4],
+            ),
+            actor=ActorSection.nobody(),
+            key=key,
+            dependencies=not_searched("the reconciliation pass reads keys only"),
+            remediation=remediation_section(
+                Remediation(
+                    mode,
+                    Outcome.NOT_ATTEMPTED,
+                    detail="the reconciliation pass never acts",
+                    resulting_state=state,
+                )
+            ),
+            next_steps=steps,
+            notes=[
+                f"The key is {state}, but no alert about it in this state is on record: the key event "
+                "was not delivered to kms-keyguard (EventBridge delivers CloudTrail events best "
+                "effort) or happened while the guard was not listening.",
+                "Severity: " + "; ".join(reasons) + ".",
+            ],
             generated_at=iso(now) or "",
         )
     )

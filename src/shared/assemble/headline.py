@@ -26,7 +26,7 @@ def _label(doc: AlertDocument) -> str:
     key, requested = doc.key, doc.event.requested_key or ""
     if doc.kind == Kind.DELETED:
         return key.id or "unknown key"
-    if doc.kind == Kind.REMINDER:
+    if doc.kind in (Kind.REMINDER, Kind.MISSED_EVENT):
         return (key.aliases or [""])[0] or key.id or key.arn or "unknown key"
     named = requested[requested.find("alias/") :] if "alias/" in requested else None
     if named and named in key.aliases:
@@ -53,9 +53,23 @@ def headline(doc: AlertDocument) -> tuple[str, str]:
         return f"KMS key {label} will be deleted {when}", (
             f"{severity}: reminder: key {label} will be deleted {when} ({key.deletion_date})"
         )
+    if doc.kind == Kind.MISSED_EVENT:
+        return f"KMS key {label} is {key.state}: missed event", (
+            f"{severity}: missed event: key {label} is {key.state} and no alert was sent"
+        )
     who = actor.principal or actor.arn or "an unknown caller"
     if actor.session_name and actor.type == "AssumedRole":
         who = f"{who} ({actor.session_name})"
+    if doc.kind == Kind.TAMPER and doc.target is not None:
+        target = doc.target
+        what = f"{target.resource_type} {target.name}" if target.name else target.resource_type
+        failed = f" (refused: {event.error_code})" if event.error_code else ""
+        return f"kms-keyguard tampered with: {event.name} on {what}", (
+            f"{severity}: tamper: {event.name} on {what} by {who}{failed}"
+        )
+    if doc.target is not None and doc.kind != Kind.TAMPER:
+        what = f"{event.name} on {doc.target.resource_type} {doc.target.name or '(unnamed)'}"
+        return f"KMS {what}", f"{severity}: {what} by {who}"
     if doc.kind == Kind.TRIPWIRE:
         return f"KMS key {label} still in use: {event.name} failed ({key.state})", (
             f"{severity}: {event.name} by {who} failed because key {label} is {key.state}"

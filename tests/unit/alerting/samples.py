@@ -515,6 +515,58 @@ def hostile_input() -> AlertDocument:
     )
 
 
+def tamper_stop_logging() -> AlertDocument:
+    """StopLogging on the account's trail by an assumed-role session: the guard goes blind."""
+    from datetime import UTC, datetime
+
+    from shared.assemble import tamper_alert
+    from shared.events import tamper_call
+    from shared.models import CloudTrailRecord
+
+    # The CloudTrail user guide's StopLogging example, in an assumed-role session.
+    record = CloudTrailRecord.model_validate(
+        {
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": "AROAEXAMPLEID:mallory",
+                "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/mallory",
+                "accountId": ACCOUNT,
+                "accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+                "sessionContext": {
+                    "sessionIssuer": {
+                        "type": "Role",
+                        "principalId": "AROAEXAMPLEID",
+                        "arn": f"arn:aws:iam::{ACCOUNT}:role/Admin",
+                        "accountId": ACCOUNT,
+                        "userName": "Admin",
+                    },
+                    "attributes": {"creationDate": "2026-11-29T02:58:12Z", "mfaAuthenticated": "false"},
+                },
+            },
+            "eventTime": "2026-11-29T03:11:58Z",
+            "eventSource": "cloudtrail.amazonaws.com",
+            "eventName": "StopLogging",
+            "awsRegion": REGION,
+            "sourceIPAddress": "192.0.2.10",
+            "userAgent": "aws-cli/2.22.0",
+            "requestParameters": {"name": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/management-events"},
+            "responseElements": None,
+            "requestID": "2c8b5e0a-6a1c-4f4e-9b44-3f3a1c8f1d2e",
+            "eventID": "b3c1c8f5-1f7a-4e0b-9a55-0d3f7e1c2a4b",
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": ACCOUNT,
+            "eventCategory": "Management",
+        }
+    )
+    call = tamper_call(record.event_source, record.event_name)
+    assert call is not None
+    now = datetime(2026, 11, 29, 3, 12, 9, tzinfo=UTC)
+    return tamper_alert(record, call, "enforce", now)
+
+
 SAMPLES: dict[str, Callable[[], AlertDocument]] = {
     "critical_scheduled_deletion": critical_scheduled_deletion,
     "failed_access_denied": failed_access_denied,
@@ -522,4 +574,5 @@ SAMPLES: dict[str, Callable[[], AlertDocument]] = {
     "pending_replica_deletion": pending_replica_deletion,
     "disabled_key_dry_run": disabled_key_dry_run,
     "hostile_input": hostile_input,
+    "tamper_stop_logging": tamper_stop_logging,
 }

@@ -11,6 +11,8 @@ from shared.document import AlertDocument, Severity
 from tests.unit.alerting import samples
 
 SECTIONS = ["KEY", "ACTION", "ACTOR", "TIMELINE", "DEPENDENCIES", "WHAT WAS DONE", "NEXT STEPS"]
+# A tamper alert is about one of the guard's resources, not a key: no key, no dependencies.
+TAMPER_SECTIONS = ["TAMPERED RESOURCE", "ACTION", "ACTOR", "TIMELINE", "WHAT WAS DONE", "NEXT STEPS"]
 LIVE_MENTION = re.compile(r"@(here|channel|everyone)\b|<[!@#]", re.IGNORECASE)
 LIVE_URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 INVISIBLE = re.compile("[\x00-\x09\x0b-\x1f\x7f\x1b\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -115,8 +117,11 @@ def test_text_starts_with_the_verdict_and_has_every_section_in_order(sample: str
     text = render_text(doc)
     lines = text.splitlines()
     assert lines[0] == verdict(doc)
-    positions = [next(i for i, line in enumerate(lines) if line.startswith(title)) for title in SECTIONS]
+    titles = TAMPER_SECTIONS if doc.kind == "tamper" else SECTIONS
+    positions = [next(i for i, line in enumerate(lines) if line.startswith(title)) for title in titles]
     assert positions == sorted(positions)
+    if doc.kind == "tamper":
+        assert not any(line.startswith(("KEY", "DEPENDENCIES")) for line in lines)
 
 
 def test_text_opens_with_the_verdict_built_from_fields_not_the_summary() -> None:
@@ -227,7 +232,8 @@ def test_chat_follows_the_custom_notification_format(sample: str) -> None:
         "relatedResources",
         "additionalContext",
     }
-    assert chat["metadata"]["threadId"] == doc.key.arn
+    # One thread per key; a tamper alert threads on the resource it names.
+    assert chat["metadata"]["threadId"] == (doc.target.name if doc.target else doc.key.arn)
     assert chat["metadata"]["eventType"] == doc.event.name
     assert all(isinstance(v, str) for v in chat["metadata"]["additionalContext"].values())
     assert len(chat["content"]["description"]) <= CHAT_DESCRIPTION_MAX_CHARS

@@ -30,9 +30,21 @@ def deny(principal: Any, action: Any = "kms:CancelKeyDeletion", **extra: Any) ->
     [
         (policy(allow({"AWS": ROOT})), True),
         (policy(allow({"AWS": ACCOUNT})), True),
-        (policy(allow({"AWS": [f"arn:aws:iam::{ACCOUNT}:role/ops-admin"]}, "kms:CancelKeyDeletion")), True),
-        (policy(allow({"AWS": ROOT}, ["kms:Cancel*", "kms:Describe*"])), True),
-        (policy(allow({"AWS": ROOT}, "KMS:CANCELKEYDELETION")), True),
+        (
+            policy(
+                allow(
+                    {"AWS": [f"arn:aws:iam::{ACCOUNT}:role/ops-admin"]},
+                    ["kms:CancelKeyDeletion", "kms:EnableKey"],
+                )
+            ),
+            True,
+        ),
+        (policy(allow({"AWS": ROOT}, ["kms:Cancel*", "kms:Enable*", "kms:Describe*"])), True),
+        (policy(allow({"AWS": ROOT}, ["KMS:CANCELKEYDELETION", "kms:enablekey"])), True),
+        # Cancelling leaves the key Disabled: a policy that allows only one of the two locks it out.
+        (policy(allow({"AWS": [f"arn:aws:iam::{ACCOUNT}:role/ops-admin"]}, "kms:CancelKeyDeletion")), False),
+        (policy(allow({"AWS": ROOT}, "kms:EnableKey")), False),
+        (policy(allow({"AWS": ROOT}), deny("*", "kms:EnableKey")), False),
         (policy(allow("*")), True),
         (policy(allow({"AWS": "*"}, "*")), True),
         (policy(allow({"AWS": ROOT}, "kms:Describe*")), False),

@@ -239,7 +239,15 @@ def test_loop_guard(identity: dict[str, object], role: str | None, expected: boo
         ("GenerateDataKey", "KMSInvalidStateException", "PendingReplicaDeletion", True),
         ("CreateGrant", "KMSInvalidStateException", "Disabled", True),
         ("Decrypt", "KMSInvalidStateException", "Enabled", False),
-        ("Decrypt", "KMSInvalidStateException", "PendingImport", False),
+        # A key waiting for imported material, or in a disconnected custom key store, is unusable too.
+        ("Decrypt", "KMSInvalidStateException", "PendingImport", True),
+        ("Encrypt", "KMSInvalidStateException", "Unavailable", True),
+        # A Disabled key refuses cryptography with DisabledException, a key pending deletion with
+        # either error: the re-read state decides.
+        ("Decrypt", "DisabledException", "Disabled", True),
+        ("Decrypt", "DisabledException", "PendingDeletion", True),
+        ("Decrypt", "DisabledException", "Enabled", False),  # re-enabled since
+        ("DescribeKey", "DisabledException", "Disabled", False),  # a tool's read proves nothing
         ("Decrypt", "AccessDeniedException", "PendingDeletion", False),
         ("Decrypt", None, "PendingDeletion", False),
         ("ScheduleKeyDeletion", "KMSInvalidStateException", "PendingDeletion", False),
