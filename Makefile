@@ -46,8 +46,10 @@ $(CHECKOV): | $(PY)
 
 tools: $(SAM) $(CHECKOV)
 
-demo: venv
-	$(PY) -m keyguard_cli.demo $(ARGS)
+# Only the demo's own output on stdout (`make demo ARGS=--json-only | jq .`): setting up goes to stderr.
+demo:
+	@$(MAKE) --no-print-directory venv >&2
+	@$(PY) -m keyguard_cli.demo $(ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check $(CODE)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from keyguard_cli.checkers import CHECKERS, CIS_4_7_PATTERN, accepted_by, implements_4_7
 from keyguard_cli.errors import aws_error_code
+from shared.approval import parse_approval
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.dependencies.base import DENIED_CODES
@@ -90,7 +91,13 @@ class PendingKey(BaseModel):
     state: str
     deletion_date: str | None = None
     days_left: int | None = None
-    approved: bool = Field(description="carries the allow-deletion tag")
+    approved: bool = Field(
+        description="carries a valid, unexpired allow-deletion approval (the responder's rules: a change "
+        "reference, optionally '; until=YYYY-MM-DD')"
+    )
+    approval_note: str | None = Field(
+        default=None, description="why an allow-deletion tag present on the key is not an approval"
+    )
     cancel_command: str
 
 
@@ -280,10 +287,13 @@ class Auditor:
         verdicts: list[str] = []
         chains: list[list[CheckResult]] = []
         unknown = False
+        single_region: str | None = None
+        selectors: str | None = None  # a multi-Region trail whose selectors miss management events
         for trail in trails:
             name = trail.get("Name") or trail.get("TrailARN", "?")
             if not trail.get("IsMultiRegionTrail"):
                 verdicts.append(f"{name}: single-Region")
+                single_region = single_region or name
                 continue
             try:
                 ok, why = self._trail_ok(trail)
@@ -294,15 +304,30 @@ class Auditor:
             verdicts.append(f"{name}: {why}")
             if ok:
                 chains.append(self._chain_for(trail, why))
+            else:
+                selectors = selectors or name
         if chains:
             return max(chains, key=lambda chain: sum(c.status == "PASS" for c in chain))
         status: Status = "UNKNOWN" if unknown else "FAIL"
         reason = "; ".join(verdicts) if verdicts else "no trail in this region"
-        fix = (
-            "aws cloudtrail create-trail --name <name> --s3-bucket-name <bucket> --is-multi-region-trail "
-            "&& aws cloudtrail start-logging --name <name> (management events: ReadWriteType All, "
-            "kms.amazonaws.com not excluded)"
-        )
+        if selectors:
+            # The trail exists and spans every Region: only its selectors need to record management events.
+            fix = (
+                f"aws cloudtrail put-event-selectors --region {region} --trail-name {selectors} "
+                """--event-selectors '[{"ReadWriteType":"All","IncludeManagementEvents":true}]' """
+                "(or advanced selectors with eventCategory Management, kms.amazonaws.com not excluded)"
+            )
+        elif single_region:
+            fix = (
+                f"aws cloudtrail update-trail --region {region} --name {single_region} "
+                "--is-multi-region-trail"
+            )
+        else:
+            fix = (
+                "aws cloudtrail create-trail --name <name> --s3-bucket-name <bucket> --is-multi-region-trail "
+                "&& aws cloudtrail start-logging --name <name> (management events: ReadWriteType All, "
+                "kms.amazonaws.com not excluded)"
+            )
         head = self._result("trail", status, reason, fix, trails=verdicts)
         return [head, *self._skipped(order[1:], status, "no qualifying trail")]
 
@@ -557,6 +582,7 @@ class Auditor:
                 continue
             snapshot = inventory.read(str(metadata["Arn"]), region)
             deletion = snapshot.deletion_date
+            approval = parse_approval((snapshot.tags or {}).get(self.allow_tag), self.now.date())
             out.append(
                 PendingKey(
                     arn=str(metadata["Arn"]),
@@ -564,7 +590,8 @@ class Auditor:
                     state=str(snapshot.state or metadata.get("KeyState")),
                     deletion_date=deletion.isoformat().replace("+00:00", "Z") if deletion else None,
                     days_left=snapshot.days_until_deletion(self.now),
-                    approved=self.allow_tag in (snapshot.tags or {}),
+                    approved=approval.approved,
+                    approval_note=None if approval.approved else approval.describe(self.allow_tag),
                     cancel_command=(
                         f"aws kms cancel-key-deletion --key-id {snapshot.key_id} --region {region}"
                     ),
@@ -586,5 +613,7 @@ class Auditor:
             "pending-deletion",
             "FAIL",
             f"{len(unapproved)} of {len(out)} pending without {self.allow_tag}: {described}",
-            unapproved[0].cancel_command + f" (or tag the key {self.allow_tag}=<change reference>)",
+            unapproved[0].cancel_command + " (to approve the deletion instead: cancel it, tag the key "
+            f"{self.allow_tag}=<change reference>, and schedule it again; a key pending deletion "
+            "cannot be tagged)",
         )

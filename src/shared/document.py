@@ -7,11 +7,36 @@ generated from it (``make schema``) and a test fails when the two drift apart.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1"
+
+# Every ``kind`` the responder emits (``shared.events.Kind``; a test holds the two together).
+AlertKind = Literal[
+    "alert",
+    "attempt",
+    "tripwire",
+    "resolved",
+    "deleted",
+    "reminder",
+    "invalid-event",
+    "tamper",
+    "missed-event",
+]
+ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
+
+# RFC 3339 date-time as the documents write it: ``2026-11-29T03:11:52Z`` (UTC, to the second), or
+# with fractional seconds or an offset when a service reported one. The pattern makes the schema
+# reject a bad date even where a validator does not check ``format``.
+DateTime = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$",
+        json_schema_extra={"format": "date-time"},
+    ),
+]
 
 
 class Severity(StrEnum):
@@ -32,7 +57,7 @@ class _Doc(BaseModel):
 class EventSection(_Doc):
     name: str
     id: str | None
-    time: str | None = Field(description="ISO 8601 event time (UTC)")
+    time: DateTime | None = Field(description="ISO 8601 event time (UTC)")
     region: str | None
     account: str | None
     error_code: str | None = None
@@ -78,7 +103,7 @@ class KeySection(_Doc):
     aliases: list[str] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
     state: str | None = None
-    deletion_date: str | None = Field(default=None, description="ISO 8601, from DescribeKey")
+    deletion_date: DateTime | None = Field(default=None, description="ISO 8601, from DescribeKey")
     days_until_deletion: int | None = None
     pending_window_days: int | None = None
     manager: str | None = None
@@ -89,7 +114,7 @@ class KeySection(_Doc):
     multi_region_role: str | None = None
     primary_arn: str | None = None
     replica_arns: list[str] = Field(default_factory=list)
-    creation_date: str | None = None
+    creation_date: DateTime | None = None
     description: str | None = None
     rotation_enabled: bool | None = None
 
@@ -105,7 +130,7 @@ class DependencyItem(_Doc):
         default=None,
         description="how it was found: 'config' from the AWS Config index, 'api' from the service's own API",
     )
-    captured_at: str | None = Field(
+    captured_at: DateTime | None = Field(
         default=None,
         description="via 'config': when AWS Config captured the configuration it was found in (ISO 8601)",
     )
@@ -143,7 +168,7 @@ class IndexSection(_Doc):
         description="indexable resource types searched through their APIs instead, and why",
     )
     queries: int = 0
-    oldest_capture: str | None = Field(
+    oldest_capture: DateTime | None = Field(
         default=None, description="capture time of the oldest configuration item found (ISO 8601)"
     )
     note: str | None = Field(default=None, description="freshness: what the index may not show yet")
@@ -165,11 +190,11 @@ class UsagePrincipal(_Doc):
     operations: list[str] = Field(default_factory=list)
     invoked_by: list[str] = Field(default_factory=list)
     encryption_context: list[str] = Field(default_factory=list)
-    last_seen: str | None = None
+    last_seen: DateTime | None = None
 
 
 class UsageEvidence(_Doc):
-    last_usage: str | None = Field(default=None, description="GetKeyLastUsage answer, ISO 8601")
+    last_usage: DateTime | None = Field(default=None, description="GetKeyLastUsage answer, ISO 8601")
     last_usage_operation: str | None = None
     last_usage_note: str | None = None
     lookback_days: int | None = None
@@ -197,6 +222,10 @@ class RemediationSection(_Doc):
     mode: Literal["off", "dry-run", "enforce"]
     action: str = Field(description="what was (or in dry-run would have been) done, or 'none'")
     outcome: str
+    result: str | None = Field(
+        default=None,
+        description="the outcome as a code: cancelled, cancelled-and-reenabled, reenable-failed, failed, ...",
+    )
     resulting_state: str | None = None
     reasons: list[str] = Field(default_factory=list)
 
@@ -212,8 +241,10 @@ class TargetSection(_Doc):
 class AlertDocument(_Doc):
     schema_version: Literal["1"] = "1"
     alert_id: str
-    kind: str = Field(
-        description="alert, resolved, deleted, reminder, tripwire, invalid-event, tamper, missed-event"
+    kind: AlertKind = Field(
+        description="alert, attempt (the call failed), tripwire, resolved (the key is Enabled again), "
+        "deleted, reminder, invalid-event, tamper (a call on the guard's own resources), missed-event "
+        "(found by reconciliation)"
     )
     severity: Severity
     title: str
@@ -225,7 +256,7 @@ class AlertDocument(_Doc):
     remediation: RemediationSection
     next_steps: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    generated_at: str
+    generated_at: DateTime
     target: TargetSection | None = Field(
         default=None, description="tamper alerts: the guard's resource the call touched"
     )

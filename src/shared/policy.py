@@ -104,7 +104,9 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
         return severity, reasons
     rule = kms_event(facts.event_name).severity
     if rule is SeverityRule.RESTORED:
-        return Severity.LOW, [f"follow-up: {facts.event_name} restored the key"]
+        if facts.key_state == "Enabled":
+            return Severity.LOW, [f"follow-up: {facts.event_name} restored the key"]
+        return Severity.MEDIUM, [f"follow-up: {facts.event_name}, but the key is still {facts.key_state}"]
 
     at_risk = facts.dependencies > 0 or not facts.discovery_complete
     if rule is SeverityRule.MATERIAL_DELETED:

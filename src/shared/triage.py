@@ -33,11 +33,12 @@ class Triage:
     coalesce: bool = False  # a tripwire: one alert per key per TRIPWIRE_WINDOW_SECONDS
     check_policy: bool = False  # a policy change on an unusable key: does it lock the account out?
     note: str | None = None  # said in the alert about the event itself
+    follow_up: bool = False  # a successful CancelKeyDeletion/EnableKey, resolved or not
 
     @property
     def not_searched(self) -> str | None:
         """Why dependencies are not searched (``None``: search them)."""
-        if self.kind is Kind.RESOLVED:
+        if self.kind is Kind.RESOLVED or self.follow_up:
             return "a follow-up notice"
         if not self.publish:
             return "the alert is not published"
@@ -48,7 +49,7 @@ class Triage:
         """Why remediation is not attempted, as its outcome (``None``: let remediation decide)."""
         if self.kind is Kind.ATTEMPT:
             return Outcome.NOT_NEEDED, "the call failed"
-        if self.kind is Kind.RESOLVED:
+        if self.kind is Kind.RESOLVED or self.follow_up:
             return Outcome.NOT_NEEDED, "follow-up event"
         if not self.publish:
             return Outcome.NOT_ATTEMPTED, "the alert is not published"
@@ -71,7 +72,8 @@ def triage(facts: TriageFacts) -> Triage:
     if tripwire:
         kind = Kind.TRIPWIRE
     elif event.kind is Kind.RESOLVED and not failed:
-        kind = Kind.RESOLVED
+        # "Resolved" only when the key is usable again: a cancelled deletion leaves it Disabled.
+        kind = Kind.RESOLVED if facts.key_state == "Enabled" else Kind.ALERT
     elif failed:
         kind = Kind.ATTEMPT
     else:
@@ -90,4 +92,5 @@ def triage(facts: TriageFacts) -> Triage:
         # Still checked: a lock-out staged while the key is usable is alerted when it happens.
         reason = f"key policy changed on a {facts.key_state} key"
         return Triage(kind, publish=False, skip_reason=reason, check_policy=True, note=note)
-    return Triage(kind, coalesce=tripwire, note=note)
+    follow_up = event.kind is Kind.RESOLVED and not failed
+    return Triage(kind, coalesce=tripwire, note=note, follow_up=follow_up)

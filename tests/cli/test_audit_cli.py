@@ -71,3 +71,56 @@ def test_noncompliant_account_fails_with_reasons_and_fixes(noncompliant: Account
     pending = next(r for r in report["regions"] if r["region"] == OTHER_REGION)["pending_deletion"]
     assert pending[0]["days_left"] == 7
     assert pending[0]["cancel_command"].startswith("aws kms cancel-key-deletion")
+
+
+def test_an_expired_or_malformed_approval_tag_is_not_counted_as_approved(noncompliant: Account) -> None:
+    # Given two more keys pending deletion: one tagged with a lapsed approval, one with "true"
+    kms = noncompliant.client("kms", OTHER_REGION)
+    tags = {"lapsed": "CHG-4711; until=2020-01-31", "switch": "true", "valid": "CHG-4712"}
+    for name, value in tags.items():
+        key_id = kms.create_key(Description=name)["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=f"alias/approval-{name}", TargetKeyId=key_id)
+        # Tagged before scheduling: KMS rejects TagResource on a key pending deletion.
+        kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "keyguard:allow-deletion", "TagValue": value}])
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=30)
+
+    # When the account is audited
+    result = run_cli("audit", "--regions", OTHER_REGION, "--json", env=cli_env(noncompliant.endpoint))
+
+    # Then only the valid approval counts, as the responder would decide, and the report says why
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, schema("cli-audit.schema.json"))
+    pending = next(r for r in report["regions"] if r["region"] == OTHER_REGION)["pending_deletion"]
+    by_alias = {key["aliases"][0]: key for key in pending if key["aliases"]}
+    assert by_alias["alias/approval-valid"]["approved"] is True
+    assert by_alias["alias/approval-lapsed"]["approved"] is False
+    assert "lapsed on 2020-01-31" in by_alias["alias/approval-lapsed"]["approval_note"]
+    assert by_alias["alias/approval-switch"]["approved"] is False
+    assert "not a change reference" in by_alias["alias/approval-switch"]["approval_note"]
+    check = _checks(report, OTHER_REGION)["pending-deletion"]
+    assert check["status"] == "FAIL"
+    assert (
+        "alias/approval-lapsed in 30 days;" in check["reason"]
+        or "alias/approval-lapsed in 30 days" in check["reason"]
+    )
+    assert "alias/approval-lapsed in 30 days (approved)" not in check["reason"]
+
+
+def test_a_trail_without_management_events_gets_the_put_event_selectors_fix(noncompliant: Account) -> None:
+    # Given the account's multi-Region trail stops recording management events
+    noncompliant.client("cloudtrail").put_event_selectors(
+        TrailName="management-events",
+        EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": False}],
+    )
+
+    # When the account is audited
+    result = run_cli("audit", "--regions", REGION, "--json", env=cli_env(noncompliant.endpoint))
+
+    # Then the fix changes the trail's selectors instead of creating another trail
+    report = json.loads(result.stdout)
+    trail = _checks(report, REGION)["trail"]
+    assert trail["status"] == "FAIL"
+    assert "aws cloudtrail put-event-selectors" in trail["fix"]
+    assert "--trail-name management-events" in trail["fix"]
+    assert "create-trail" not in trail["fix"]

@@ -49,7 +49,7 @@ def _send(world: World, responder: Any, context: Any, event: dict[str, Any]) -> 
 
 
 # ----- resolved follow-ups ------------------------------------------------------------------------
-def test_a_cancelled_deletion_is_a_low_resolved_follow_up_on_the_key_thread(
+def test_a_cancelled_deletion_with_the_key_still_disabled_is_a_medium_follow_up_not_resolved(
     world: World, lambda_context: Any
 ) -> None:
     # Given a scheduled deletion someone then cancelled by hand
@@ -60,20 +60,20 @@ def test_a_cancelled_deletion_is_a_low_resolved_follow_up_on_the_key_thread(
     # When the CancelKeyDeletion event arrives
     _send(world, responder, lambda_context, world.event("cancel_key_deletion"))
 
-    # Then a low "resolved" notice names who resolved it and the key's state now
+    # Then the notice says the key is still Disabled (not "resolved"), at medium severity
     (doc,) = documents(world)
-    assert doc["kind"] == "resolved"
-    assert doc["severity"] == "low"
+    assert doc["kind"] == "alert"
+    assert doc["severity"] == "medium"
     assert doc["key"]["arn"] == world.key_arn
     assert doc["key"]["state"] == "Disabled"
     assert doc["actor"]["principal"] == "role/ops-admin"
     assert doc["summary"] == (
-        "LOW: resolved: key alias/payments deletion cancelled by role/ops-admin (alice); "
-        "the key is now Disabled"
+        "MEDIUM 123456789012 us-east-1: key alias/payments (+1 alias) deletion cancelled, key still Disabled "
+        "by role/ops-admin (alice)"
     )
-    assert (
-        doc["next_steps"][0]
-        == f"To restore the key: aws kms enable-key --key-id {world.key_id} --region us-east-1"
+    assert doc["next_steps"][0] == "The deletion is cancelled but the key is still Disabled."
+    assert any(
+        f"aws kms enable-key --key-id {world.key_id} --region us-east-1" in s for s in doc["next_steps"]
     )
     assert doc["remediation"]["outcome"] == "not needed: follow-up event"
     assert responder.discoverer.calls == []  # type: ignore[attr-defined]  # no search for a follow-up
@@ -86,7 +86,7 @@ def test_a_re_enabled_key_is_a_resolved_follow_up(world: World, lambda_context: 
 
     (doc,) = documents(world)
     assert (doc["kind"], doc["severity"], doc["key"]["state"]) == ("resolved", "low", "Enabled")
-    assert "re-enabled by role/ops-admin (alice)" in doc["summary"]
+    assert "resolved: re-enabled, the key is Enabled by role/ops-admin (alice)" in doc["summary"]
 
 
 def test_the_chat_card_threads_every_notice_on_the_key_arn(world: World, lambda_context: Any) -> None:
@@ -398,6 +398,7 @@ def test_reminders_are_sent_3_days_and_1_day_before_deletion(
     assert (
         doc["next_steps"][0]
         == f"To keep the key: aws kms cancel-key-deletion --key-id {world.key_id} --region us-east-1"
+        " (this leaves it Disabled)"
     )
 
 

@@ -64,8 +64,18 @@ def facts(event_name: str, **changes: object) -> SeverityFacts:
         ),
         (facts("DisableKey", failed=True, actor_is_root=True), M, "the call failed: nothing changed"),
         # follow-ups
-        (facts("CancelKeyDeletion", dependencies=5, actor_is_root=True), L, "follow-up: CancelKeyDeletion"),
-        (facts("EnableKey"), L, "follow-up: EnableKey restored the key"),
+        (
+            facts("CancelKeyDeletion", dependencies=5, actor_is_root=True, key_state="Enabled"),
+            L,
+            "follow-up: CancelKeyDeletion",
+        ),
+        (facts("EnableKey", key_state="Enabled"), L, "follow-up: EnableKey restored the key"),
+        # a cancelled deletion leaves the key Disabled: not resolved, at least medium
+        (
+            facts("CancelKeyDeletion", key_state="Disabled"),
+            M,
+            "follow-up: CancelKeyDeletion, but the key is still Disabled",
+        ),
         # PutKeyPolicy
         (
             facts("PutKeyPolicy", key_state="PendingDeletion"),

@@ -57,7 +57,10 @@ def test_stop_logging_is_a_critical_tamper_alert_naming_who_what_and_which_trail
         "CloudTrail trail",
         trail,
     )
-    assert doc.summary == f"CRITICAL: tamper: StopLogging on CloudTrail trail {trail} by user/Mallory"
+    assert doc.summary == (
+        f"CRITICAL 111122223333 us-east-1: kms-keyguard tampered with: StopLogging on CloudTrail trail "
+        f"{trail} by user/Mallory"
+    )
     assert doc.remediation.outcome.startswith("not attempted")
 
 

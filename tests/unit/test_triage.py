@@ -56,8 +56,13 @@ ROWS: list[tuple[str, TriageFacts, Expect]] = [
     ),
     # follow-ups
     (
-        "cancelled",
+        "cancelled, key still Disabled",
         facts("CancelKeyDeletion", state="Disabled"),
+        Expect(Kind.ALERT, not_searched="a follow-up notice", not_remediated=FOLLOW_UP),
+    ),
+    (
+        "cancelled and re-enabled",
+        facts("CancelKeyDeletion", state="Enabled"),
         Expect(Kind.RESOLVED, not_searched="a follow-up notice", not_remediated=FOLLOW_UP),
     ),
     (

@@ -4,6 +4,8 @@ what was done and what to do next."""
 
 from __future__ import annotations
 
+import re
+
 from shared.alerting.common import (
     DEFAULT_LIMITS,
     PENDING_STATES,
@@ -14,11 +16,17 @@ from shared.alerting.common import (
     split_shown,
     yes_no,
 )
-from shared.alerting.verdict import verdict
+from shared.alerting.verdict import service_name, verdict
 from shared.document import AlertDocument, DependenciesSection
 from shared.sanitize import clean, clean_trusted
 
 _LABEL_WIDTH = 18
+_FRACTION = re.compile(r"(T\d{2}:\d{2}:\d{2})\.\d+")
+
+
+def _when(value: str | None) -> str | None:
+    """A timestamp to the second (fractions dropped), cleaned; ``None`` stays ``None``."""
+    return _FRACTION.sub(r"\1", clean(value, 40)) if value else None
 
 
 class _Text:
@@ -52,6 +60,13 @@ def _target_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     out.field("Service", clean(target.service, lim.value_len))
 
 
+def event_is_follow_up(doc: AlertDocument) -> bool:
+    """A CancelKeyDeletion or EnableKey notice: dependencies are not searched again for it."""
+    return doc.kind == "resolved" or (
+        doc.event.name in ("CancelKeyDeletion", "EnableKey") and not doc.event.error_code
+    )
+
+
 def _key_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     key = doc.key
     out.section("KEY")
@@ -59,12 +74,13 @@ def _key_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
         out.line("! The key has been deleted: details below are from the event and the last record kept.")
     elif not key.readable:
         out.line("! DescribeKey failed: key details below come from the event and are unverified.")
-    out.field("ARN", clean(key.arn, lim.value_len) if key.arn else "unknown")
+    out.field("ARN", clean(key.arn, lim.value_len) if key.arn else None)
     if key.id and not key.arn:
         out.field("Key ID", clean(key.id, lim.value_len))
     aliases, more = split_shown(key.aliases, lim.list_shown)
     alias_text = ", ".join(clean(a, lim.value_len) for a in aliases) if aliases else "none"
-    out.field("Aliases", alias_text + (f" (+{more} more)" if more else ""))
+    if aliases or key.readable:
+        out.field("Aliases", alias_text + (f" (+{more} more)" if more else ""))
     out.field("Description", clean(key.description, lim.long_value_len) if key.description else None)
     if key.tags:
         tags, more = split_shown(sorted(key.tags.items()), lim.list_shown)
@@ -73,15 +89,13 @@ def _key_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
             out.line(f"- {clean(name, 128)} = {clean(value, lim.value_len)}", indent=4)
         if more:
             out.line(f"- ... {more} more tags not shown", indent=4)
-    else:
-        out.field("Tags", "none" if key.readable else "unknown")
-    out.field("State", clean(key.state, 40) if key.state else "unknown")
+    elif key.readable:
+        out.field("Tags", "none")
+    out.field("State", clean(key.state, 40) if key.state else None)
     out.field("Manager", clean(key.manager, 40) if key.manager else None)
     spec = " / ".join(clean(v, 40) for v in (key.spec, key.usage, key.origin) if v)
     out.field("Spec", spec or None)
-    if key.multi_region is None:
-        out.field("Multi-Region", "unknown")
-    elif key.multi_region:
+    if key.multi_region:
         role = clean(key.multi_region_role, 20).lower() if key.multi_region_role else "role unknown"
         out.field("Multi-Region", f"yes ({role})")
         if key.primary_arn and key.primary_arn != key.arn:
@@ -91,18 +105,18 @@ def _key_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
             out.line(f"- replica {clean(replica, lim.value_len)}", indent=4)
         if more:
             out.line(f"- ... {more} more replicas", indent=4)
-    else:
+    elif key.multi_region is False:
         out.field("Multi-Region", "no")
     out.field("Rotation", yes_no(key.rotation_enabled) if key.rotation_enabled is not None else None)
-    out.field("Created", clean(key.creation_date, 40) if key.creation_date else None)
+    out.field("Created", _when(key.creation_date))
 
 
 def _action_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     event = doc.event
     out.section("ACTION")
     out.field("Event", clean(event.name, 80))
-    out.field("Time", clean(event.time, 40) if event.time else "unknown")
-    out.field("Region", clean(event.region, 40) if event.region else "unknown")
+    out.field("Time", _when(event.time))
+    out.field("Region", clean(event.region, 40) if event.region else None)
     out.field("Account", clean(event.account, 20) if event.account else None)
     if event.error_code:
         message = f": {clean(event.error_message, lim.long_value_len)}" if event.error_message else ""
@@ -120,7 +134,7 @@ def _action_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
         out.field("Pending window", f"{plural(event.pending_window_days, 'day')}{default}")
     if event.short_window:
         out.field("Short window", "YES: less time than usual to notice and cancel")
-    if event.requested_key:
+    if event.requested_key and event.requested_key not in (doc.key.arn, doc.key.id):
         origin = (
             f" (key resolved from {clean(event.key_resolved_from, 60)})" if event.key_resolved_from else ""
         )
@@ -130,30 +144,41 @@ def _action_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
 
 def _actor_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     actor = doc.actor
+    service = service_name(actor.invoked_by)
     out.section("ACTOR")
-    out.field("Type", clean(actor.type, 40) if actor.type else "unknown")
+    if actor.type == "AWSService" and service:
+        # An AWS service acting on its own: named once, not as principal, source, agent and invoker.
+        out.field("Service", service)
+        return
+    out.field("Type", clean(actor.type, 40) if actor.type else None)
     out.field("Principal", clean(actor.principal, lim.value_len) if actor.principal else None)
-    out.field("ARN", clean(actor.arn, lim.value_len) if actor.arn else None)
-    out.field("Session name", clean(actor.session_name, lim.value_len) if actor.session_name else None)
-    out.field("Account", clean(actor.account, 20) if actor.account else None)
+    out.field("ARN", clean(actor.arn, lim.value_len) if actor.arn and actor.arn != actor.principal else None)
+    if actor.session_name and not (actor.arn or "").endswith("/" + actor.session_name):
+        out.field("Session name", clean(actor.session_name, lim.value_len))
+    out.field("Account", clean(actor.account, 20) if actor.account and actor.cross_account else None)
     if actor.is_root:
         out.field("Root user", "YES: the account root user made this call")
     if actor.cross_account:
         out.field("Cross-account", "YES: the caller is not in the key's account")
-    out.field("Source IP", clean(actor.source_ip, 80) if actor.source_ip else "unknown")
-    out.field("User agent", clean(actor.user_agent, lim.long_value_len) if actor.user_agent else "unknown")
+    if service:
+        out.field("Via", service)
+    via_service = {actor.invoked_by} if service else set()
+    if actor.source_ip and actor.source_ip not in via_service:
+        out.field("Source IP", clean(actor.source_ip, 80))
+    if actor.user_agent and actor.user_agent not in via_service:
+        out.field("User agent", clean(actor.user_agent, lim.long_value_len))
     out.field("Console", yes_no(actor.via_console))
-    out.field("MFA", yes_no(actor.mfa))
-    out.field("Invoked by", clean(actor.invoked_by, 80) if actor.invoked_by else None)
+    out.field("MFA", yes_no(actor.mfa) if actor.mfa is not None else None)
+    if actor.invoked_by and not service:
+        out.field("Invoked by", clean(actor.invoked_by, 80))
 
 
 def _timeline_section(out: _Text, doc: AlertDocument) -> None:
     key, event = doc.key, doc.event
     out.section("TIMELINE")
-    out.field("Event time", clean(event.time, 40) if event.time else "unknown")
     if key.deletion_date:
         left = f" ({days_phrase(key.days_until_deletion)})" if key.days_until_deletion is not None else ""
-        out.field("Deletion date", f"{clean(key.deletion_date, 40)}{left}")
+        out.field("Deletion date", f"{_when(key.deletion_date)}{left}")
     elif not key.readable and event.event_deletion_date:
         out.field(
             "Deletion date",
@@ -168,13 +193,12 @@ def _timeline_section(out: _Text, doc: AlertDocument) -> None:
         out.field("Deletion", f"none scheduled (key state now {clean(key.state, 40)})")
     if key.pending_window_days is not None:
         out.field("Waiting period", plural(key.pending_window_days, "day"))
-    out.field("Alert generated", clean(doc.generated_at, 40))
 
 
 def _dependencies_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     deps = doc.dependencies
     status = "complete" if deps.complete else "INCOMPLETE: some finders did not run; counts are a lower bound"
-    if doc.kind == "resolved" and not deps.total:
+    if event_is_follow_up(doc) and not deps.total:
         out.section("DEPENDENCIES")
         out.line("Not searched again for this follow-up; the first alert on this thread lists them.")
         return
@@ -249,11 +273,9 @@ def _usage_lines(out: _Text, deps: DependenciesSection, lim: RenderLimits) -> No
         return
     if usage.last_usage:
         operation = f" ({clean(usage.last_usage_operation, 60)})" if usage.last_usage_operation else ""
-        out.field("Last used", f"{clean(usage.last_usage, 40)}{operation}")
+        out.field("Last used", f"{_when(usage.last_usage)}{operation}")
     elif usage.last_usage_note:
         out.field("Last used", clean(usage.last_usage_note, lim.value_len))
-    else:
-        out.field("Last used", "unknown")
     if usage.lookback_days is not None:
         count = len(usage.principals) + usage.principals_omitted
         out.field(
@@ -269,7 +291,7 @@ def _usage_lines(out: _Text, deps: DependenciesSection, lim: RenderLimits) -> No
         if principal.invoked_by:
             line += " via " + ", ".join(clean(s, 60) for s in principal.invoked_by[:5])
         if principal.last_seen:
-            line += f"; last {clean(principal.last_seen, 40)}"
+            line += f"; last {_when(principal.last_seen)}"
         out.line(line, indent=4)
         for context in principal.encryption_context[:3]:
             out.line(f"context {clean(context, lim.value_len)}", indent=6)
@@ -294,12 +316,18 @@ def _remediation_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> N
 
 
 def render_text(doc: AlertDocument, lim: RenderLimits = DEFAULT_LIMITS) -> str:
-    """The plain-text report (SNS ``default`` and ``email``)."""
+    """The plain-text report (SNS ``default`` and ``email``): the verdict, then what to do, then why."""
     out = _Text()
     out.lines.append(verdict(doc))
+    out.section("NEXT STEPS")
+    if doc.next_steps:
+        for number, step in enumerate(doc.next_steps, 1):
+            out.line(f"{number}. {clean_trusted(step)}")
+    else:
+        out.line("None suggested.")
     if doc.target is not None:
         _target_section(out, doc, lim)
-    else:
+    elif doc.kind != "invalid-event":
         _key_section(out, doc, lim)
     _action_section(out, doc, lim)
     _actor_section(out, doc, lim)
@@ -307,12 +335,6 @@ def render_text(doc: AlertDocument, lim: RenderLimits = DEFAULT_LIMITS) -> str:
     if doc.target is None:
         _dependencies_section(out, doc, lim)
     _remediation_section(out, doc, lim)
-    out.section("NEXT STEPS")
-    if doc.next_steps:
-        for number, step in enumerate(doc.next_steps, 1):
-            out.line(f"{number}. {clean_trusted(step)}")
-    else:
-        out.line("None suggested.")
     if doc.notes:
         out.section("NOTES")
         for note in doc.notes:
@@ -321,7 +343,7 @@ def render_text(doc: AlertDocument, lim: RenderLimits = DEFAULT_LIMITS) -> str:
         [
             "",
             f"Alert {clean(doc.alert_id, 80)} ({clean(doc.kind, 30)}, schema "
-            f"{doc.schema_version}), generated {clean(doc.generated_at, 40)} by kms-keyguard.",
+            f"{doc.schema_version}), generated {_when(doc.generated_at)} by kms-keyguard.",
         ]
     )
     return out.render()

@@ -5,31 +5,19 @@ from __future__ import annotations
 
 from shared.alerting.common import PENDING_STATES, days_phrase, plural
 from shared.document import AlertDocument, DependenciesSection
+from shared.events import TABLE, SeverityRule
 from shared.sanitize import ascii_line, clean
 
 # SNS subjects must be "less than 100 characters long", one line, no control characters:
 # https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/sns/aws.sdk.kotlin.services.sns.model/-publish-request/subject.html
 SUBJECT_MAX_CHARS = 99
 
-_DONE = {
-    "ScheduleKeyDeletion": "scheduled for deletion",
-    "DisableKey": "disabled",
-    "CancelKeyDeletion": "deletion cancelled",
-    "EnableKey": "re-enabled",
-    "DeleteImportedKeyMaterial": "imported key material deleted",
-    "KMS Imported Key Material Expiration": "has lost its imported key material (expired)",
-    "DeleteExpiredKeyMaterial": "has lost its imported key material (expired, deleted by KMS)",
-    "DeleteKey": "deleted",
-    "KMS CMK Deletion": "deleted",
-}
-_ATTEMPT = {
-    "ScheduleKeyDeletion": "schedule deletion of",
-    "DisableKey": "disable",
-    "CancelKeyDeletion": "cancel deletion of",
-    "EnableKey": "enable",
-    "DeleteImportedKeyMaterial": "delete imported key material of",
-}
-_DELETION_EVENTS = frozenset({"ScheduleKeyDeletion"})
+# The event table's words for what a call did, and what a failed call tried to do.
+_DONE = {event.name: event.done for event in TABLE if event.done}
+_ATTEMPT = {event.name: event.attempt for event in TABLE if event.attempt}
+_DELETION_EVENTS = frozenset(
+    event.name for event in TABLE if event.severity is SeverityRule.DELETION_SCHEDULED
+)
 
 
 def raw_key_label(doc: AlertDocument) -> str:
@@ -52,8 +40,11 @@ def _key_label(doc: AlertDocument, max_len: int = 80) -> str:
 
 def _actor_label(doc: AlertDocument) -> str | None:
     actor = doc.actor
+    service = service_name(actor.invoked_by)
     if actor.is_root:
         who = "the account root user"
+    elif service and (actor.type == "AWSService" or not (actor.principal or actor.arn)):
+        return service
     else:
         raw = actor.principal or actor.arn or actor.invoked_by or actor.type
         if not raw:
@@ -63,6 +54,8 @@ def _actor_label(doc: AlertDocument) -> str | None:
         who += f" ({clean(actor.session_name, 64)})"
     if actor.cross_account and actor.account:
         who += f" from account {clean(actor.account, 20)}"
+    if service:
+        who += f" via {service}"
     return who
 
 
@@ -102,88 +95,188 @@ def _dependency_phrase(deps: DependenciesSection) -> str:
     return "no dependent resources found" if deps.complete else "dependency search incomplete"
 
 
-def _remediation_phrase(doc: AlertDocument) -> str:
-    rem = doc.remediation
-    if rem.mode == "off" or rem.action in ("", "none"):
+def _dependents(doc: AlertDocument) -> str:
+    """``5 dependents``, ``>=5 dependents``: the short form for the subject; empty where none apply."""
+    deps = doc.dependencies
+    if doc.kind in ("invalid-event", "resolved") or _follow_up(doc):
         return ""
-    if rem.mode == "dry-run":
-        return f"; dry-run, not done: {clean(rem.action, 60)}"
-    return f"; remediation: {clean(rem.action, 60)} ({clean(rem.outcome, 60)})"
+    if not doc.key.readable and doc.kind != "deleted" and not deps.total:
+        return "dependents unknown"
+    if deps.total:
+        return f"{'' if deps.complete else '>='}{plural(deps.total, 'dependent')}"
+    return "0 dependents" if deps.complete else "dependents unknown"
+
+
+def _follow_up(doc: AlertDocument) -> bool:
+    """A follow-up (CancelKeyDeletion, EnableKey) that did not leave the key Enabled."""
+    return doc.kind == "alert" and doc.event.name in _FOLLOW_UPS and not doc.event.error_code
+
+
+_FOLLOW_UPS = frozenset({"CancelKeyDeletion", "EnableKey"})
+# An AWS service acting for a caller, by its service principal: shown once, by name.
+_SERVICE_NAMES = {
+    "cloudformation.amazonaws.com": "AWS CloudFormation",
+    "kms.amazonaws.com": "AWS KMS",
+    "config.amazonaws.com": "AWS Config",
+    "ssm.amazonaws.com": "AWS Systems Manager",
+    "backup.amazonaws.com": "AWS Backup",
+    "lambda.amazonaws.com": "AWS Lambda",
+}
+
+
+def service_name(principal: str | None) -> str | None:
+    """``AWS CloudFormation`` for ``cloudformation.amazonaws.com``; ``None`` for anything else."""
+    if not principal or not principal.endswith(".amazonaws.com"):
+        return None
+    return _SERVICE_NAMES.get(principal, f"AWS service {principal.removesuffix('.amazonaws.com')}")
+
+
+def where(doc: AlertDocument) -> str:
+    """``111122223333 eu-west-1``: the key's account and Region (from the event, else the key ARN)."""
+    arn = (doc.key.arn or "").split(":")
+    account = doc.event.account or (arn[4] if len(arn) > 5 else None)
+    region = doc.event.region or (arn[3] if len(arn) > 5 else None)
+    return " ".join(ascii_line(part, 20) for part in (account, region) if part)
+
+
+def _short_code(code: str) -> str:
+    """``AccessDenied`` for ``AccessDeniedException``: the subject has little room."""
+    return code.removesuffix("Exception") or code
+
+
+def _outcome(doc: AlertDocument) -> tuple[str, str] | None:
+    """The remediation's outcome when it changes what the reader must do: it leads the line."""
+    rem, state = doc.remediation, doc.key.state or "unknown"
+    if rem.mode != "enforce" or not rem.result:
+        return None
+    code = rem.outcome.split(": ", 1)[1] if ": " in rem.outcome else rem.outcome
+    deletion = doc.event.name in _DELETION_EVENTS or rem.action.startswith("cancel")
+    if rem.result == "failed":
+        what = "cancel" if deletion else "re-enable"
+        return f"automatic {what} FAILED ({code})", f"{what} FAILED ({_short_code(code)})"
+    if rem.result in ("cancelled", "cancelled-earlier") and state != "Enabled":
+        return (f"deletion CANCELLED, key left {state}",) * 2
+    if rem.result in ("cancelled-and-reenabled", "cancelled-earlier"):
+        return ("deletion CANCELLED, key re-enabled",) * 2
+    if rem.result == "reenable-failed":
+        return (
+            f"deletion CANCELLED, re-enable FAILED ({code}), key left {state}",
+            f"deletion CANCELLED, re-enable FAILED, key {state}",
+        )
+    if rem.result in ("reenabled", "reenabled-earlier"):
+        return ("disabled, then RE-ENABLED",) * 2
+    return None
+
+
+def _what(doc: AlertDocument) -> tuple[str, str]:
+    """(what happened, in full; the short form for the subject): outcome first."""
+    event, key = doc.event, doc.key
+    name = clean(event.name, 60)
+    timing, short_timing = _deletion_timing(doc)
+    if doc.kind == "invalid-event":
+        return (
+            f"could not interpret an event of type '{name}'; check the function's logs",
+            "event could not be interpreted",
+        )
+    if doc.target is not None:
+        tampered = "tampered with: " if doc.kind == "tamper" else ""
+        return f"{tampered}{name} on {_target_label(doc)}", f"{tampered}{name}"
+    if doc.kind == "missed-event":
+        state = clean(key.state, 40) if key.state else "unusable"
+        return f"is {state}{timing} and no alert was sent for it (missed event)", f"{state}, missed event"
+    if doc.kind == "tripwire":
+        state = clean(key.state, 40) if key.state else "unusable"
+        err = clean(event.error_code or "error", 60)
+        return (
+            f"is {state} and still in use: {name} failed ({err})",
+            f"in use while {state}",
+        )
+    if doc.kind == "attempt" or event.error_code:
+        verb = _ATTEMPT.get(event.name, f"call {name} on")
+        err = clean(event.error_code or "error", 60)
+        return f"failed attempt to {verb} the key ({err})", f"{event.name} FAILED ({_short_code(err)})"
+    if doc.kind == "resolved":
+        done = _DONE.get(event.name, name + " called")
+        state = clean(key.state, 40) if key.state else "Enabled"
+        return f"resolved: {done}, the key is {state}", f"resolved: {done}, key {state}"
+    if _follow_up(doc):
+        state = clean(key.state, 40) if key.state else "not Enabled"
+        done = _DONE.get(event.name, name + " called")
+        return f"{done}, key still {state}", f"{done}, key still {state}"
+    if doc.kind == "deleted":
+        return "has been deleted by KMS", "deleted"
+    if doc.kind == "reminder":
+        if key.state in PENDING_STATES:
+            return f"is still scheduled for deletion{timing}", f"reminder: deletion {short_timing}".strip()
+        return f"reminder: the key is {clean(key.state or 'unknown', 40)}", "reminder"
+    done = _DONE.get(event.name, f"{name} called")
+    full, short = f"{done}{timing}", f"{done} {short_timing}".strip()
+    if event.name == "DeleteImportedKeyMaterial" and key.state:
+        full, short = f"{done}, key now {clean(key.state, 40)}", f"material deleted, now {key.state}"
+    outcome = _outcome(doc)
+    if outcome:
+        return f"{outcome[0]} (it was {full})", outcome[1]
+    if doc.remediation.mode == "dry-run" and doc.remediation.action not in ("", "none"):
+        return f"{full} (dry-run: would {clean(doc.remediation.action, 40)})", short
+    return full, short
 
 
 def verdict(doc: AlertDocument) -> str:
-    """The one-line verdict, e.g. ``CRITICAL: key alias/prod-db scheduled for deletion in 7 days by
-    role/ops-admin (alice); 12 dependent resources``. Built from the fields, never from free text."""
+    """The one-line verdict, also the JSON ``summary``, e.g. ``CRITICAL 111122223333 eu-west-1: key
+    alias/prod-db scheduled for deletion in 7 days by role/ops-admin (alice); 12 dependent
+    resources``. Outcome first; built from the fields, never from free text."""
     severity = doc.severity.value.upper()
-    event, key_label = doc.event, _key_label(doc)
-    name = clean(event.name, 60)
-    actor = _actor_label(doc)
-    by = f" by {actor}" if actor else " by an unknown principal"
+    place = where(doc)
+    head = f"{severity} {place}:" if place else f"{severity}:"
+    full, _ = _what(doc)
     if doc.kind == "invalid-event":
-        return f"{severity}: could not interpret a {name} event; check the function's logs"
-    if doc.kind == "missed-event":
-        state = clean(doc.key.state, 40) if doc.key.state else "unusable"
-        timing, _ = _deletion_timing(doc)
-        return f"{severity}: key {key_label} is {state}{timing} and no alert was sent for it (missed event)"
-    if doc.target is not None and doc.kind != "tamper":
-        failed = f", failed ({clean(event.error_code, 60)})" if event.error_code else ""
-        return f"{severity}: {name} on {_target_label(doc)}{by}{failed}"
-    if doc.kind == "tamper":
-        refused = f", refused ({clean(event.error_code, 60)})" if event.error_code else ""
-        return f"{severity}: kms-keyguard tampered with: {name} on {_target_label(doc)}{by}{refused}"
-    if doc.kind == "tripwire":
-        state = clean(doc.key.state, 40) if doc.key.state else "unusable"
-        return (
-            f"{severity}: key {key_label} is {state} and still in use: {name}{by} failed "
-            f"({clean(event.error_code or 'error', 60)}); {_dependency_phrase(doc.dependencies)}"
-            f"{_remediation_phrase(doc)}"
-        )
-    if doc.kind == "resolved":
-        state = f"; the key is now {clean(doc.key.state, 40)}" if doc.key.state else ""
-        return f"{severity}: key {key_label} {_DONE.get(event.name, name + ' called')}{by}{state}"
-    if event.error_code:
-        verb = _ATTEMPT.get(event.name, f"call {name} on")
-        return f"{severity}: failed attempt to {verb} key {key_label}{by} ({clean(event.error_code, 60)})"
-    timing, _ = _deletion_timing(doc)
-    if doc.kind == "reminder":
-        action = "is still scheduled for deletion" if doc.key.state in PENDING_STATES else name
-        return f"{severity}: key {key_label} {action}{timing}; {_dependency_phrase(doc.dependencies)}"
-    action = _DONE.get(event.name, f"{name} called")
-    if doc.kind == "deleted":
-        return f"{severity}: key {key_label} has been deleted; {_dependency_phrase(doc.dependencies)}"
-    return (
-        f"{severity}: key {key_label} {action}{timing}{by}; "
-        f"{_dependency_phrase(doc.dependencies)}{_remediation_phrase(doc)}"
-    )
+        return f"{head} {full}"
+    actor = _actor_label(doc)
+    if doc.target is not None:
+        by = f" by {actor}" if actor else " by an unknown principal"
+        what = "kms-keyguard tampered with: " if doc.kind == "tamper" else ""
+        failed = f", refused ({clean(doc.event.error_code, 60)})" if doc.event.error_code else ""
+        return f"{head} {what}{clean(doc.event.name, 60)} on {_target_label(doc)}{by}{failed}"
+    by = f" by {actor}" if actor and doc.kind not in ("deleted", "reminder") else ""
+    deps = ""
+    if doc.kind not in ("resolved",) and not _follow_up(doc):
+        deps = f"; {_dependency_phrase(doc.dependencies)}"
+        if not doc.key.readable and not doc.dependencies.total and doc.kind != "deleted":
+            deps = "; dependencies unknown (the key could not be read)"
+    return f"{head} key {_key_label(doc)} {full}{by}{deps}"
 
 
 def short_what(doc: AlertDocument) -> str:
-    """What happened, briefly: ``scheduled for deletion (7d)``, ``disabled``, ..."""
-    event = doc.event
-    if doc.kind == "invalid-event":
-        return "event could not be interpreted"
-    if doc.target is not None:
-        return f"{'tampered with: ' if doc.kind == 'tamper' else ''}{event.name}"
-    if doc.kind == "missed-event":
-        return f"{doc.key.state or 'unusable'}, missed event"
-    if doc.kind == "tripwire":
-        return f"in use while {doc.key.state or 'unusable'} ({event.name} failed)"
-    if event.error_code:
-        return f"{event.name} attempt failed ({event.error_code})"
-    if doc.kind == "deleted":
-        return "deleted"
-    what = f"{_DONE.get(event.name, event.name)} {_deletion_timing(doc)[1]}".strip()
-    return f"reminder: {what}" if doc.kind == "reminder" else what
+    """What happened, briefly: ``scheduled for deletion (7d)``, ``deletion CANCELLED, ...``."""
+    return _what(doc)[1]
 
 
 def render_subject(doc: AlertDocument) -> str:
-    """An SNS subject: printable ASCII, one line, under 100 characters."""
+    """An SNS subject: printable ASCII, one line, under 100 characters.
+
+    ``[CRITICAL] 111122223333 eu-west-1: alias/prod-db scheduled for deletion (7d), 5 dependents``;
+    when it is too long the key label is shortened first, then the Region and the account dropped.
+    """
+    severity = f"[{doc.severity.value.upper()}]"
     if doc.target is not None:
-        what = "kms-keyguard tampered with" if doc.kind == "tamper" else "KMS"
-        head = f"[{doc.severity.value.upper()}] {what}: "
-        return ascii_line(f"{head}{doc.event.name} on {_target_label(doc)}", SUBJECT_MAX_CHARS)
-    head = f"[{doc.severity.value.upper()}] KMS key "
-    tail = ascii_line(short_what(doc), 60)
-    room = SUBJECT_MAX_CHARS - len(head) - len(tail) - 1
-    label = ascii_line(raw_key_label(doc), max(room, 8)) or "(unknown)"
-    return ascii_line(f"{head}{label} {tail}", SUBJECT_MAX_CHARS)
+        what = "kms-keyguard tampered with: " if doc.kind == "tamper" else ""
+        body = f"{what}{doc.event.name} on {_target_label(doc)}"
+        return ascii_line(f"{_heads(severity, doc)[0]} {body}", SUBJECT_MAX_CHARS)
+    what = ascii_line(short_what(doc), 70)
+    dependents = _dependents(doc)
+    tail = f"{what}, {dependents}" if dependents else what
+    if doc.kind == "invalid-event":
+        return ascii_line(f"{_heads(severity, doc)[0]} {tail}", SUBJECT_MAX_CHARS)
+    label = ascii_line(raw_key_label(doc), 200) or "(unknown key)"
+    for head in _heads(severity, doc):
+        room = SUBJECT_MAX_CHARS - len(head) - len(tail) - 2
+        if room >= min(len(label), 12):
+            return ascii_line(f"{head} {ascii_line(label, room)} {tail}", SUBJECT_MAX_CHARS)
+    return ascii_line(f"{severity} {ascii_line(label, 12)} {tail}", SUBJECT_MAX_CHARS)
+
+
+def _heads(severity: str, doc: AlertDocument) -> list[str]:
+    """The subject's opening, fullest first: the Region goes before the account does."""
+    place = where(doc).split(" ")
+    heads = [f"{severity} {' '.join(place)}:", f"{severity} {place[0]}:"] if place[0] else []
+    return [*heads, severity]

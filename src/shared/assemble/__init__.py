@@ -20,12 +20,11 @@ from shared.assemble.sections import (
     event_section,
     fingerprint,
     iso,
-    keep_key_steps,
     key_section,
-    next_steps,
     not_searched,
     remediation_section,
 )
+from shared.assemble.steps import DEFAULT_ALLOW_TAG, next_steps
 from shared.config import Settings
 from shared.document import (
     ActorSection,
@@ -70,7 +69,10 @@ __all__ = [
 ]
 
 
-def _titled(doc: AlertDocument) -> AlertDocument:
+def _titled(doc: AlertDocument, allow_tag: str = DEFAULT_ALLOW_TAG) -> AlertDocument:
+    """The finished document: its next steps, title and summary, all read from its own fields."""
+    if not doc.next_steps:  # tamper and missed-event notices bring their own
+        doc = doc.model_copy(update={"next_steps": next_steps(doc, allow_tag)})
     title, summary = headline(doc)
     return doc.model_copy(update={"title": title, "summary": summary})
 
@@ -165,17 +167,11 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             key=key.model_copy(update={"arn": found.key_arn}),
             dependencies=found.dependencies,
             remediation=remediation_section(remediation),
-            next_steps=next_steps(
-                record.event_name,
-                record.failed and kind is not Kind.TRIPWIRE,
-                snapshot.key_id,
-                snapshot.region,
-                key.state if snapshot.readable else None,
-            ),
             notes=notes,
             generated_at=iso(now) or "",
             target=target,
-        )
+        ),
+        settings.allow_deletion_tag_key,
     )
 
 
@@ -271,10 +267,6 @@ def deleted_alert(
                     mode, Outcome.NOT_POSSIBLE, detail="the key is deleted", resulting_state="Deleted"
                 )
             ),
-            next_steps=[
-                "Data encrypted under this key cannot be decrypted any more. For each resource listed, "
-                "restore from a copy encrypted under another key, or retire the resource.",
-            ],
             notes=[*notes, "Severity: " + "; ".join(reasons) + "."],
             generated_at=iso(now) or "",
         )
@@ -335,10 +327,10 @@ def reminder_alert(
                     mode, Outcome.NOT_ATTEMPTED, detail="reminders never act", resulting_state=snapshot.state
                 )
             ),
-            next_steps=keep_key_steps(f"--key-id {snapshot.key_id} --region {snapshot.region}"),
             notes=notes,
             generated_at=iso(now) or "",
-        )
+        ),
+        settings.allow_deletion_tag_key,
     )
 
 
@@ -366,10 +358,6 @@ def invalid_event_alert(event: Any, reason: str, mode: str, now: datetime) -> Al
             remediation=remediation_section(
                 Remediation(mode, Outcome.NOT_ATTEMPTED, detail="the event could not be parsed")
             ),
-            next_steps=[
-                "Check the EventBridge rule pattern and the event source; the raw event is in the "
-                "function's log under this alert id."
-            ],
             notes=[reason],
             generated_at=iso(now) or "",
         )
@@ -432,7 +420,11 @@ def missed_event_alert(snapshot: KeySnapshot, settings: Settings, now: datetime)
         "(ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, custom key store changes).",
     ]
     if state in PENDING_STATES:
-        steps += keep_key_steps(target)
+        steps += [
+            f"To keep the key: aws kms cancel-key-deletion {target}",
+            f"Then re-enable it if it was Enabled before (cancelling leaves it Disabled): "
+            f"aws kms enable-key {target}",
+        ]
     elif state == "Disabled":
         steps.append(f"To use the key again: aws kms enable-key {target}")
     elif state == "PendingImport":

@@ -26,7 +26,10 @@ from shared.policy import PENDING_STATES, Remediation
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+    """ISO 8601 in UTC, to the second: ``2026-11-29T03:11:52Z``."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def fingerprint(raw: Any) -> str:
@@ -136,33 +139,7 @@ def remediation_section(remediation: Remediation) -> RemediationSection:
         mode=remediation.mode,
         action=remediation.action,
         outcome=remediation.outcome,
+        result=remediation.result.value,
         resulting_state=remediation.resulting_state,
         reasons=remediation.reasons,
     )
-
-
-def next_steps(
-    event_name: str, failed: bool, key_id: str | None, region: str | None, state: str | None
-) -> list[str]:
-    """Exact commands for this key and region, in the order an engineer runs them."""
-    target = f"--key-id {key_id} --region {region}" if key_id and region else None
-    if failed:
-        return ["No change was made. Check whether the caller should hold this permission."]
-    steps: list[str] = []
-    schedules = kms_event(event_name).severity is SeverityRule.DELETION_SCHEDULED
-    if target and (state in PENDING_STATES or (schedules and state is None)):
-        steps.extend(keep_key_steps(target))
-    elif target and state == "Disabled":
-        steps.append(f"To restore the key: aws kms enable-key {target}")
-    steps.append(
-        "Check the dependencies listed before approving the change; an approved deletion "
-        "is recorded by tagging the key keyguard:allow-deletion=<change reference>."
-    )
-    return steps
-
-
-def keep_key_steps(target: str) -> list[str]:
-    return [
-        f"To keep the key: aws kms cancel-key-deletion {target}",
-        f"Then re-enable it (cancelling leaves it Disabled): aws kms enable-key {target}",
-    ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shared.assemble.headline import headline
+from shared.assemble.steps import next_steps
 from shared.document import (
     ActorSection,
     AlertDocument,
@@ -83,7 +85,7 @@ def _counts(items: list[DependencyItem]) -> dict[str, int]:
 
 
 def critical_scheduled_deletion() -> AlertDocument:
-    """A 7-day deletion of a production key with 12 dependants; enforce mode cancelled it."""
+    """A 7-day deletion of a production key with 12 dependants; dry-run says what enforce would do."""
     items = _items(12)
     return AlertDocument(
         alert_id="9f1c2b7e-5d1a-4c51-9a55-3e0f4f8b2a11",
@@ -169,17 +171,117 @@ def critical_scheduled_deletion() -> AlertDocument:
             elapsed_seconds=4.2,
         ),
         remediation=RemediationSection(
+            mode="dry-run",
+            action="cancel-deletion",
+            outcome="would cancel the deletion and leave it Disabled",
+            result="would-cancel",
+            resulting_state="PendingDeletion",
+            reasons=[
+                "key has 12 dependent resources",
+                "restore evidence: no record of the key's state before the deletion was scheduled",
+            ],
+        ),
+        notes=["The requested 7-day window is shorter than the 14-day threshold."],
+        generated_at=GENERATED_AT,
+    )
+
+
+def enforce_cancelled() -> AlertDocument:
+    """Enforce mode cancelled the deletion: the outcome leads, and the key is left Disabled."""
+    items = _items(12)
+    return AlertDocument(
+        alert_id="9f1c2b7e-5d1a-4c51-9a55-3e0f4f8b2a11",
+        kind="alert",
+        severity=Severity.HIGH,  # critical, lowered one level: remediation averted the danger
+        title="KMS key alias/prod-db scheduled for deletion",
+        summary="Deletion of a key used by 12 resources was cancelled automatically; the key is Disabled.",
+        event=EventSection(
+            name="ScheduleKeyDeletion",
+            id="0d5c6a77-3a4e-4c6c-8f3f-6b1e0d2c9f10",
+            time="2026-11-29T03:11:52Z",
+            region=REGION,
+            account=ACCOUNT,
+            pending_window_days=7,
+            pending_window_is_default=False,
+            short_window=True,
+            requested_key="alias/prod-db",
+            key_resolved_from="responseElements.keyId",
+            event_deletion_date="Dec 6, 2026, 3:11:52 AM",
+            event_key_state="PendingDeletion",
+            event_version="1.11",
+        ),
+        actor=ActorSection(
+            type="AssumedRole",
+            arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/ops-admin/alice",
+            account=ACCOUNT,
+            principal="role/ops-admin",
+            session_name="alice",
+            source_ip="198.51.100.24",
+            user_agent="aws-cli/2.17.4 md/command#kms.schedule-key-deletion",
+            via_console=False,
+            mfa=True,
+        ),
+        key=KeySection(
+            arn=KEY_ARN,
+            id=KEY_ID,
+            readable=True,
+            aliases=["alias/prod-db"],
+            tags={"Environment": "prod", "Owner": "payments-team"},
+            state="Disabled",
+            days_until_deletion=None,
+            pending_window_days=7,
+            manager="CUSTOMER",
+            origin="AWS_KMS",
+            spec="SYMMETRIC_DEFAULT",
+            usage="ENCRYPT_DECRYPT",
+            multi_region=False,
+            creation_date="2023-04-02T10:00:00Z",
+            description="Orders database encryption key",
+            rotation_enabled=True,
+        ),
+        dependencies=DependenciesSection(
+            complete=True,
+            total=len(items),
+            counts=_counts(items),
+            items=items,
+            regions_searched=[REGION],
+            grants=[
+                GrantItem(
+                    grant_id="0c237476b39f8bc44e45212e08498fbe3151305030726c0590dd8d3e9f3d6a60",
+                    grantee_principal="rds.eu-west-1.amazonaws.com",
+                    operations=["Decrypt", "Encrypt"],
+                    service="rds",
+                    resource="db:orders-0",
+                )
+            ],
+            usage=UsageEvidence(
+                last_usage="2026-11-29T02:58:00Z",
+                last_usage_operation="Decrypt",
+                lookback_days=14,
+                events_examined=48211,
+                principals=[
+                    UsagePrincipal(
+                        principal="role/orders-api",
+                        calls=48000,
+                        operations=["Decrypt", "GenerateDataKey"],
+                        invoked_by=["rds.amazonaws.com"],
+                        last_seen="2026-11-29T02:58:00Z",
+                    )
+                ],
+            ),
+            elapsed_seconds=4.2,
+        ),
+        remediation=RemediationSection(
             mode="enforce",
             action="CancelKeyDeletion",
-            outcome="succeeded",
+            outcome="cancelled; left Disabled",
+            result="cancelled",
             resulting_state="Disabled",
-            reasons=["key has 12 dependent resources"],
+            reasons=[
+                "key has 12 dependent resources",
+                "restore evidence: no record of the key's state before the deletion was scheduled",
+            ],
         ),
-        next_steps=[
-            "Deletion was cancelled; the key is Disabled. Re-enable it once the owner confirms:",
-            f"aws kms enable-key --key-id {KEY_ID} --region {REGION}",
-            "Ask alice (role/ops-admin) why the key was scheduled for deletion.",
-        ],
         notes=["The requested 7-day window is shorter than the 14-day threshold."],
         generated_at=GENERATED_AT,
     )
@@ -189,7 +291,7 @@ def failed_access_denied() -> AlertDocument:
     """A denied attempt: nothing changed, low severity, still worth a look."""
     return AlertDocument(
         alert_id="2b8e0f55-77c3-4a5f-8d0a-9f3b6f7c0c22",
-        kind="alert",
+        kind="attempt",
         severity=Severity.LOW,
         title="Denied attempt to schedule deletion",
         summary="",
@@ -230,8 +332,9 @@ def failed_access_denied() -> AlertDocument:
             multi_region=False,
         ),
         dependencies=DependenciesSection(complete=True, total=0, regions_searched=[REGION]),
-        remediation=RemediationSection(mode="enforce", action="none", outcome="not needed: the call failed"),
-        next_steps=["No change to the key. Confirm with the owner of user/intern that this was expected."],
+        remediation=RemediationSection(
+            mode="enforce", action="none", outcome="not needed: the call failed", result="not-needed"
+        ),
         generated_at=GENERATED_AT,
     )
 
@@ -284,12 +387,11 @@ def unreadable_key() -> AlertDocument:
         ),
         remediation=RemediationSection(
             mode="enforce",
-            action="CancelKeyDeletion",
-            outcome="failed: AccessDeniedException",
-            resulting_state=None,
-            reasons=["the key policy does not allow this function to cancel deletion"],
+            action="none",
+            outcome="not needed: the key could not be read",
+            result="not-needed",
+            reasons=["the key could not be read"],
         ),
-        next_steps=_cancel_steps(KEY_ID, REGION),
         notes=["The deletion date is CloudTrail's display string and was not verified."],
         generated_at=GENERATED_AT,
     )
@@ -352,13 +454,12 @@ def pending_replica_deletion() -> AlertDocument:
             regions_searched=["us-east-1", "eu-west-1", "ap-south-1"],
         ),
         remediation=RemediationSection(
-            mode="dry-run", action="CancelKeyDeletion", outcome="would cancel deletion (dry-run)"
+            mode="dry-run",
+            action="cancel-deletion",
+            outcome="would cancel the deletion and re-enable it",
+            result="would-cancel-and-reenable",
+            reasons=["restore evidence: the key was Enabled before the deletion was scheduled"],
         ),
-        next_steps=[
-            *_cancel_steps(MRK_ID, "us-east-1")[:1],
-            f"aws kms cancel-key-deletion --key-id {MRK_ID} --region eu-west-1",
-            f"aws kms cancel-key-deletion --key-id {MRK_ID} --region ap-south-1",
-        ],
         generated_at=GENERATED_AT,
     )
 
@@ -421,11 +522,11 @@ def disabled_key_dry_run() -> AlertDocument:
         ),
         remediation=RemediationSection(
             mode="dry-run",
-            action="EnableKey",
+            action="enable-key",
             outcome="would re-enable the key",
+            result="would-reenable",
             reasons=["REENABLE_DISABLED_KEYS is true"],
         ),
-        next_steps=[f"aws kms enable-key --key-id {KEY_ID} --region {REGION}"],
         generated_at=GENERATED_AT,
     )
 
@@ -507,7 +608,11 @@ def hostile_input() -> AlertDocument:
             ],
         ),
         remediation=RemediationSection(
-            mode="enforce", action="CancelKeyDeletion", outcome="succeeded", resulting_state="Disabled"
+            mode="enforce",
+            action="cancel-deletion",
+            outcome="cancelled; left Disabled",
+            result="cancelled",
+            resulting_state="Disabled",
         ),
         next_steps=_cancel_steps(KEY_ID, REGION),
         notes=["Tag Owner says: @channel *all clear* https://evil.example"],
@@ -567,12 +672,431 @@ def tamper_stop_logging() -> AlertDocument:
     return tamper_alert(record, call, "enforce", now)
 
 
+def _finish(doc: AlertDocument) -> AlertDocument:
+    """As the responder finishes a document: next steps, title and summary from its own fields."""
+    doc = doc.model_copy(update={"next_steps": next_steps(doc)})
+    title, summary = headline(doc)
+    return doc.model_copy(update={"title": title, "summary": summary})
+
+
+def _ops_admin(user_agent: str = "aws-cli/2.17.4 md/command#kms.schedule-key-deletion") -> ActorSection:
+    return ActorSection(
+        type="AssumedRole",
+        arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/ops-admin/alice",
+        account=ACCOUNT,
+        principal="role/ops-admin",
+        session_name="alice",
+        source_ip="198.51.100.24",
+        user_agent=user_agent,
+        via_console=False,
+        mfa=True,
+    )
+
+
+def _key(state: str, **changes: object) -> KeySection:
+    base = KeySection(
+        arn=KEY_ARN,
+        id=KEY_ID,
+        readable=True,
+        aliases=["alias/prod-db"],
+        state=state,
+        manager="CUSTOMER",
+        origin="AWS_KMS",
+        multi_region=False,
+    )
+    return base.model_copy(update=changes)
+
+
+def _event(name: str, event_id: str, time: str, **changes: object) -> EventSection:
+    base = EventSection(
+        name=name, id=event_id, time=time, region=REGION, account=ACCOUNT, requested_key=KEY_ID
+    )
+    return base.model_copy(update=changes)
+
+
+def deletion_alert_only() -> AlertDocument:
+    """A 30-day deletion in alert-only mode: nothing was done, the earlier state is unknown."""
+    items = _items(5)
+    return AlertDocument(
+        alert_id="6a0f1e2d-3c4b-4a59-8687-9a8b7c6d5e01",
+        kind="alert",
+        severity=Severity.CRITICAL,
+        title="",
+        summary="",
+        event=_event(
+            "ScheduleKeyDeletion",
+            "6a0f1e2d-3c4b-4a59-8687-9a8b7c6d5e01",
+            "2026-11-29T03:11:52Z",
+            pending_window_days=30,
+            pending_window_is_default=True,
+            requested_key="alias/prod-db",
+        ),
+        actor=_ops_admin(),
+        key=_key(
+            "PendingDeletion",
+            deletion_date="2026-12-29T03:11:52Z",
+            days_until_deletion=30,
+            pending_window_days=30,
+        ),
+        dependencies=DependenciesSection(
+            complete=True, total=5, counts=_counts(items), items=items, regions_searched=[REGION]
+        ),
+        remediation=RemediationSection(
+            mode="off",
+            action="none",
+            outcome="remediation is off",
+            result="off",
+            resulting_state="PendingDeletion",
+        ),
+        generated_at=GENERATED_AT,
+    )
+
+
+def enforce_failed() -> AlertDocument:
+    """Enforce mode tried to cancel and KMS said no: the failure leads, with its real error."""
+    items = _items(5)
+    return AlertDocument(
+        alert_id="7b1a2c3d-4e5f-4061-8273-8495a6b7c802",
+        kind="alert",
+        severity=Severity.CRITICAL,
+        title="",
+        summary="",
+        event=_event(
+            "ScheduleKeyDeletion",
+            "7b1a2c3d-4e5f-4061-8273-8495a6b7c802",
+            "2026-11-29T03:11:52Z",
+            pending_window_days=7,
+            pending_window_is_default=False,
+            short_window=True,
+        ),
+        actor=_ops_admin(),
+        key=_key(
+            "PendingDeletion",
+            deletion_date="2026-12-06T03:11:52Z",
+            days_until_deletion=7,
+            pending_window_days=7,
+        ),
+        dependencies=DependenciesSection(
+            complete=True, total=5, counts=_counts(items), items=items, regions_searched=[REGION]
+        ),
+        remediation=RemediationSection(
+            mode="enforce",
+            action="cancel-deletion",
+            outcome="failed: AccessDeniedException",
+            result="failed",
+            resulting_state="PendingDeletion",
+            reasons=["scope with-dependencies: 5 dependent resources found"],
+        ),
+        generated_at=GENERATED_AT,
+    )
+
+
+def resolved() -> AlertDocument:
+    """EnableKey after an earlier alert: the key is Enabled again, and only that is "resolved"."""
+    return AlertDocument(
+        alert_id="8c2b3d4e-5f60-4172-9384-95a6b7c8d903",
+        kind="resolved",
+        severity=Severity.LOW,
+        title="",
+        summary="",
+        event=_event("EnableKey", "8c2b3d4e-5f60-4172-9384-95a6b7c8d903", "2026-11-29T03:20:05Z"),
+        actor=_ops_admin("aws-cli/2.17.4 md/command#kms.enable-key"),
+        key=_key("Enabled"),
+        dependencies=DependenciesSection(complete=False, total=0),
+        remediation=RemediationSection(
+            mode="enforce", action="none", outcome="not needed: follow-up event", result="not-needed"
+        ),
+        notes=["Severity: follow-up: EnableKey restored the key."],
+        generated_at=GENERATED_AT,
+    )
+
+
+def still_disabled_follow_up() -> AlertDocument:
+    """CancelKeyDeletion by a person: no longer pending deletion, but still Disabled (not resolved)."""
+    return AlertDocument(
+        alert_id="9d3c4e5f-6071-4283-a495-a6b7c8d9ea04",
+        kind="alert",
+        severity=Severity.MEDIUM,
+        title="",
+        summary="",
+        event=_event("CancelKeyDeletion", "9d3c4e5f-6071-4283-a495-a6b7c8d9ea04", "2026-11-29T03:18:40Z"),
+        actor=_ops_admin("aws-cli/2.17.4 md/command#kms.cancel-key-deletion"),
+        key=_key("Disabled"),
+        dependencies=DependenciesSection(complete=False, total=0),
+        remediation=RemediationSection(
+            mode="enforce", action="none", outcome="not needed: follow-up event", result="not-needed"
+        ),
+        notes=["Severity: follow-up: the deletion is cancelled but the key is still Disabled."],
+        generated_at=GENERATED_AT,
+    )
+
+
+def tripwire() -> AlertDocument:
+    """A Decrypt rejected because the key is pending deletion: a workload still uses it."""
+    return AlertDocument(
+        alert_id="ae4d5f60-7182-4394-b5a6-b7c8d9eafb05",
+        kind="tripwire",
+        severity=Severity.CRITICAL,
+        title="",
+        summary="",
+        event=_event(
+            "Decrypt",
+            "ae4d5f60-7182-4394-b5a6-b7c8d9eafb05",
+            "2026-11-29T04:02:11Z",
+            error_code="KMSInvalidStateException",
+            error_message=f"{KEY_ARN} is pending deletion.",
+            requested_key=None,
+        ),
+        actor=ActorSection(
+            type="AssumedRole",
+            arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/orders-api/i-0abc1234def567890",
+            account=ACCOUNT,
+            principal="role/orders-api",
+            session_name="i-0abc1234def567890",
+            source_ip="10.0.3.17",
+            user_agent="aws-sdk-java/2.25.11 md/io#sync ua/2.0 os/Linux lang/java#17",
+            via_console=False,
+            mfa=None,
+        ),
+        key=_key(
+            "PendingDeletion",
+            deletion_date="2026-12-06T03:11:52Z",
+            days_until_deletion=7,
+            pending_window_days=7,
+        ),
+        dependencies=DependenciesSection(
+            complete=True,
+            total=0,
+            regions_searched=[REGION],
+            usage=UsageEvidence(
+                lookback_days=14,
+                events_examined=3120,
+                principals=[
+                    UsagePrincipal(
+                        principal="role/orders-api",
+                        calls=3100,
+                        operations=["Decrypt"],
+                        last_seen="2026-11-29T04:02:11Z",
+                    ),
+                    UsagePrincipal(
+                        principal="role/reports-batch",
+                        calls=20,
+                        operations=["Decrypt"],
+                        last_seen="2026-11-28T23:00:00Z",
+                    ),
+                ],
+            ),
+        ),
+        remediation=RemediationSection(
+            mode="dry-run",
+            action="cancel-deletion",
+            outcome="would cancel the deletion and leave it Disabled",
+            result="would-cancel",
+            resulting_state="PendingDeletion",
+            reasons=["restore evidence: no record of the key's state before the deletion was scheduled"],
+        ),
+        generated_at=GENERATED_AT,
+    )
+
+
+def deleted() -> AlertDocument:
+    """KMS deleted the key at the end of its waiting period (the native event)."""
+    items = _items(2)
+    return AlertDocument(
+        alert_id="bf5e6071-8293-44a5-86b7-c8d9eafb0c06",
+        kind="deleted",
+        severity=Severity.CRITICAL,
+        title="",
+        summary="",
+        event=EventSection(
+            name="KMS CMK Deletion",
+            id="bf5e6071-8293-44a5-86b7-c8d9eafb0c06",
+            time="2026-12-06T03:12:40Z",
+            region=REGION,
+            account=ACCOUNT,
+        ),
+        actor=ActorSection(
+            type="AWSService",
+            arn=None,
+            account=ACCOUNT,
+            principal="kms.amazonaws.com",
+            invoked_by="kms.amazonaws.com",
+            source_ip=None,
+            user_agent=None,
+            via_console=False,
+            mfa=None,
+        ),
+        key=KeySection(arn=KEY_ARN, id=KEY_ID, readable=False, state="Deleted"),
+        dependencies=DependenciesSection(
+            complete=True, total=2, counts=_counts(items), items=items, regions_searched=[REGION]
+        ),
+        remediation=RemediationSection(
+            mode="enforce",
+            action="none",
+            outcome="not possible: the key is deleted",
+            result="not-possible",
+            resulting_state="Deleted",
+        ),
+        generated_at=GENERATED_AT,
+    )
+
+
+def imported_material() -> AlertDocument:
+    """DeleteImportedKeyMaterial: the key is PendingImport (re-read) until the same material returns."""
+    return AlertDocument(
+        alert_id="c06f7182-93a4-45b6-97c8-d9eafb0c1d07",
+        kind="alert",
+        severity=Severity.CRITICAL,
+        title="",
+        summary="",
+        event=_event(
+            "DeleteImportedKeyMaterial", "c06f7182-93a4-45b6-97c8-d9eafb0c1d07", "2026-11-29T05:40:00Z"
+        ),
+        actor=_ops_admin("aws-cli/2.17.4 md/command#kms.delete-imported-key-material"),
+        key=_key("PendingImport", origin="EXTERNAL", aliases=["alias/byok-payments"]),
+        dependencies=DependenciesSection(complete=True, total=0, regions_searched=[REGION]),
+        remediation=RemediationSection(
+            mode="enforce",
+            action="none",
+            outcome="not needed: no remediation applies to DeleteImportedKeyMaterial",
+            result="not-needed",
+            resulting_state="PendingImport",
+        ),
+        generated_at=GENERATED_AT,
+    )
+
+
+def reminder() -> AlertDocument:
+    """The daily reminder: the deletion is a day away."""
+    items = _items(3)
+    return AlertDocument(
+        alert_id=f"reminder-{KEY_ID}-2026-12-05",
+        kind="reminder",
+        severity=Severity.CRITICAL,
+        title="",
+        summary="",
+        event=EventSection(
+            name="DeletionReminder", id=None, time="2026-12-05T09:00:00Z", region=REGION, account=ACCOUNT
+        ),
+        actor=ActorSection.nobody(),
+        key=_key(
+            "PendingDeletion",
+            deletion_date="2026-12-06T03:11:52Z",
+            days_until_deletion=1,
+            pending_window_days=7,
+        ),
+        dependencies=DependenciesSection(complete=True, total=3, counts=_counts(items), items=items),
+        remediation=RemediationSection(
+            mode="enforce",
+            action="none",
+            outcome="not attempted: reminders never act",
+            result="not-attempted",
+            resulting_state="PendingDeletion",
+        ),
+        notes=["Dependencies as last discovered on 2026-11-29T03:12:09Z (not searched again)."],
+        generated_at="2026-12-05T09:00:02Z",
+    )
+
+
+def invalid_event() -> AlertDocument:
+    """An event the responder could not parse: reported, never dropped."""
+    return AlertDocument(
+        alert_id="sha256-0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        kind="invalid-event",
+        severity=Severity.MEDIUM,
+        title="",
+        summary="",
+        event=EventSection(
+            name="AWS API Call via CloudTrail", id=None, time=None, region=REGION, account=ACCOUNT
+        ),
+        actor=ActorSection.nobody(),
+        key=KeySection(arn=None, id=None, readable=False),
+        dependencies=DependenciesSection(
+            complete=False,
+            total=0,
+            unchecked=[UncheckedFinder(finder="all", reason="not searched: the event could not be parsed")],
+        ),
+        remediation=RemediationSection(
+            mode="enforce",
+            action="none",
+            outcome="not attempted: the event could not be parsed",
+            result="not-attempted",
+        ),
+        notes=["detail.eventName is missing"],
+        generated_at=GENERATED_AT,
+    )
+
+
+def _finished(build: Callable[[], AlertDocument]) -> Callable[[], AlertDocument]:
+    def finished() -> AlertDocument:
+        return _finish(build())
+
+    finished.__doc__ = build.__doc__
+    return finished
+
+
+# One sample per kind of alert (and per remediation outcome that changes what to do), each finished
+# as the responder finishes it; ``hostile_input`` keeps its forged title, summary and steps.
+def missed_event() -> AlertDocument:
+    """The reconciliation pass finds a Disabled key that no alert was sent for."""
+    from datetime import UTC, datetime
+
+    from shared.assemble import missed_event_alert
+    from shared.config import Settings
+    from shared.key_inventory import KeySnapshot
+
+    snapshot = KeySnapshot(
+        reference=KEY_ARN,
+        region=REGION,
+        readable=True,
+        arn=KEY_ARN,
+        key_id=KEY_ID,
+        state="Disabled",
+        manager="CUSTOMER",
+        origin="AWS_KMS",
+        enabled=False,
+        description="Production payments database",
+        aliases=["alias/prod-db"],
+        tags={},
+    )
+    settings = Settings.from_env({"ALERT_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:kms-keyguard-alerts"})
+    return missed_event_alert(snapshot, settings, datetime(2026, 11, 29, 3, 30, 0, tzinfo=UTC))
+
+
 SAMPLES: dict[str, Callable[[], AlertDocument]] = {
-    "critical_scheduled_deletion": critical_scheduled_deletion,
-    "failed_access_denied": failed_access_denied,
-    "unreadable_key": unreadable_key,
-    "pending_replica_deletion": pending_replica_deletion,
-    "disabled_key_dry_run": disabled_key_dry_run,
+    "deletion_alert_only": _finished(deletion_alert_only),
+    "critical_scheduled_deletion": _finished(critical_scheduled_deletion),
+    "enforce_cancelled": _finished(enforce_cancelled),
+    "enforce_failed": _finished(enforce_failed),
+    "failed_access_denied": _finished(failed_access_denied),  # an attempt
+    "unreadable_key": _finished(unreadable_key),
+    "pending_replica_deletion": _finished(pending_replica_deletion),
+    "disabled_key_dry_run": _finished(disabled_key_dry_run),
+    "resolved": _finished(resolved),
+    "still_disabled_follow_up": _finished(still_disabled_follow_up),
+    "tripwire": _finished(tripwire),
+    "deleted": _finished(deleted),
+    "imported_material": _finished(imported_material),
+    "reminder": _finished(reminder),
+    "invalid_event": _finished(invalid_event),
     "hostile_input": hostile_input,
     "tamper_stop_logging": tamper_stop_logging,
+    "missed_event": missed_event,
+}
+# The kind each sample stands for (the golden layout test covers every one).
+KINDS = {
+    "deletion": "deletion_alert_only",
+    "disable": "disabled_key_dry_run",
+    "enforce-cancelled": "enforce_cancelled",
+    "enforce-failed": "enforce_failed",
+    "attempt": "failed_access_denied",
+    "resolved": "resolved",
+    "still-disabled follow-up": "still_disabled_follow_up",
+    "tripwire": "tripwire",
+    "deleted": "deleted",
+    "imported material": "imported_material",
+    "reminder": "reminder",
+    "invalid event": "invalid_event",
+    "tamper": "tamper_stop_logging",
+    "missed event": "missed_event",
 }

@@ -31,8 +31,8 @@ def test_tripwire_says_the_key_is_still_in_use_not_that_someone_tried() -> None:
     assert "in use while PendingDeletion" in render_subject(doc)
 
 
-def test_resolved_follow_up_reports_the_state_and_does_not_cry_incomplete() -> None:
-    doc = _variant("resolved", "CancelKeyDeletion", state="Disabled").model_copy(
+def test_a_cancelled_deletion_with_the_key_still_disabled_says_so_and_does_not_cry_incomplete() -> None:
+    doc = _variant("alert", "CancelKeyDeletion", state="Disabled").model_copy(
         update={
             "dependencies": DependenciesSection(
                 complete=False,
@@ -42,8 +42,8 @@ def test_resolved_follow_up_reports_the_state_and_does_not_cry_incomplete() -> N
         }
     )
     line = verdict(doc)
-    assert "deletion cancelled" in line
-    assert "the key is now Disabled" in line
+    assert "deletion cancelled, key still Disabled" in line
+    assert "resolved" not in line
     assert "dependency" not in line
     text = render_text(doc)
     assert "Not searched again for this follow-up" in text

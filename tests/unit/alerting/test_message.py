@@ -88,20 +88,43 @@ def test_lone_surrogates_are_replaced_so_the_message_is_valid_utf8() -> None:
 @pytest.mark.parametrize(
     ("sample", "subject"),
     [
-        ("critical_scheduled_deletion", "[CRITICAL] KMS key alias/prod-db scheduled for deletion (7d)"),
+        (
+            "critical_scheduled_deletion",
+            "[CRITICAL] 111122223333 eu-west-1: alias/prod-db scheduled for deletion (7d), 12 dependents",
+        ),
+        (
+            "enforce_cancelled",
+            "[HIGH] 111122223333 eu-west-1: alias/prod-db deletion CANCELLED, "
+            "key left Disabled, 12 dependents",
+        ),
+        (
+            "enforce_failed",
+            "[CRITICAL] 111122223333 eu-west-1: alias/prod-db cancel FAILED (AccessDenied), 5 dependents",
+        ),
         (
             "failed_access_denied",
-            "[LOW] KMS key alias/prod-db ScheduleKeyDeletion attempt failed (AccessDenied)",
+            "[LOW] 111122223333 eu-west-1: alias/prod-db ScheduleKeyDeletion "
+            "FAILED (AccessDenied), 0 dependents",
         ),
         (
             "unreadable_key",
-            "[HIGH] KMS key 1234abcd-12ab-34cd-56ef-1234567890ab scheduled for deletion (unverified)",
+            "[HIGH] 111122223333 eu-west-1: 1234abcd-... scheduled for deletion "
+            "(unverified), dependents unknown",
         ),
         (
             "pending_replica_deletion",
-            "[HIGH] KMS key alias/global-tokens scheduled for deletion (after replicas)",
+            "[HIGH] 111122223333 us-east-1: alias/globa... scheduled for deletion "
+            "(after replicas), 3 dependents",
         ),
-        ("disabled_key_dry_run", "[MEDIUM] KMS key 1234abcd-12ab-34cd-56ef-1234567890ab disabled"),
+        (
+            "disabled_key_dry_run",
+            "[MEDIUM] 111122223333 eu-west-1: 1234abcd-12ab-34cd-56ef-1234567890ab disabled, >=2 dependents",
+        ),
+        ("resolved", "[LOW] 111122223333 eu-west-1: alias/prod-db resolved: re-enabled, key Enabled"),
+        (
+            "still_disabled_follow_up",
+            "[MEDIUM] 111122223333 eu-west-1: alias/prod-db deletion cancelled, key still Disabled",
+        ),
     ],
 )
 def test_subject(sample: str, subject: str) -> None:
@@ -124,8 +147,8 @@ def test_subject_is_one_ascii_line_under_100_chars(label: str) -> None:
     subject = build_message(doc)["Subject"]
     assert len(subject) < 100
     assert re.fullmatch(r"[ -~]+", subject), subject
-    assert subject.startswith("[CRITICAL] KMS key ")
-    assert subject.endswith("scheduled for deletion (7d)")
+    assert subject.startswith("[CRITICAL] 111122223333 eu-west-1: ")  # the alias is shortened first
+    assert subject.endswith("scheduled for deletion (7d), 12 dependents")
 
 
 # ----- attributes --------------------------------------------------------------------------------
@@ -181,7 +204,11 @@ def test_ten_thousand_dependencies_and_huge_values_fit_in_one_sns_message() -> N
     assert omitted_note in bodies["default"]
     assert restored.next_steps == doc.next_steps
     assert restored.key.arn == doc.key.arn
-    assert bodies["default"].splitlines()[0].startswith("CRITICAL: key alias/prod-db scheduled for deletion")
+    assert (
+        bodies["default"]
+        .splitlines()[0]
+        .startswith("CRITICAL 111122223333 eu-west-1: key alias/prod-db scheduled for deletion")
+    )
     assert "10000 dependent resources" in bodies["default"].splitlines()[0]
     schema = json.loads(schema_export.SCHEMA_PATH.read_text(encoding="utf-8"))
     assert Draft202012Validator(schema).is_valid(json.loads(bodies["sqs"]))

@@ -57,7 +57,9 @@ def test_an_sqs_subscriber_receives_the_alert_document(aws: dict[str, Any]) -> N
     envelope = _receive(aws)
     assert envelope["MessageId"] == message_id
     assert envelope["TopicArn"] == aws["topic_arn"]
-    assert envelope["Subject"] == "[CRITICAL] KMS key alias/prod-db scheduled for deletion (7d)"
+    assert envelope["Subject"] == (
+        "[CRITICAL] 111122223333 eu-west-1: alias/prod-db scheduled for deletion (7d), 12 dependents"
+    )
     assert AlertDocument.model_validate_json(envelope["Message"]) == doc
     assert envelope["MessageAttributes"]["severity"] == {"Type": "String", "Value": "critical"}
     assert envelope["MessageAttributes"]["event_name"] == {"Type": "String", "Value": "ScheduleKeyDeletion"}

@@ -10,9 +10,9 @@ from shared.alerting import CHAT_DESCRIPTION_MAX_CHARS, render_chat, render_text
 from shared.document import AlertDocument, Severity
 from tests.unit.alerting import samples
 
-SECTIONS = ["KEY", "ACTION", "ACTOR", "TIMELINE", "DEPENDENCIES", "WHAT WAS DONE", "NEXT STEPS"]
+SECTIONS = ["NEXT STEPS", "KEY", "ACTION", "ACTOR", "TIMELINE", "DEPENDENCIES", "WHAT WAS DONE"]
 # A tamper alert is about one of the guard's resources, not a key: no key, no dependencies.
-TAMPER_SECTIONS = ["TAMPERED RESOURCE", "ACTION", "ACTOR", "TIMELINE", "WHAT WAS DONE", "NEXT STEPS"]
+TAMPER_SECTIONS = ["NEXT STEPS", "TAMPERED RESOURCE", "ACTION", "ACTOR", "TIMELINE", "WHAT WAS DONE"]
 LIVE_MENTION = re.compile(r"@(here|channel|everyone)\b|<[!@#]", re.IGNORECASE)
 LIVE_URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 INVISIBLE = re.compile("[\x00-\x09\x0b-\x1f\x7f\x1b\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -43,30 +43,60 @@ def _outside_code_spans(markdown: str) -> str:
     [
         (
             "critical_scheduled_deletion",
-            "CRITICAL: key alias/prod-db scheduled for deletion in 7 days by "
-            "role/ops-admin (alice); 12 dependent resources; remediation: CancelKeyDeletion (succeeded)",
+            "CRITICAL 111122223333 eu-west-1: key alias/prod-db scheduled for deletion in 7 days "
+            "(dry-run: would cancel-deletion) by role/ops-admin (alice); 12 dependent resources",
+        ),
+        (
+            "enforce_cancelled",
+            "HIGH 111122223333 eu-west-1: key alias/prod-db deletion CANCELLED, key left Disabled (it was "
+            "scheduled for deletion with a 7-day waiting period) by role/ops-admin "
+            "(alice); 12 dependent resources",
+        ),
+        (
+            "enforce_failed",
+            "CRITICAL 111122223333 eu-west-1: key alias/prod-db automatic cancel "
+            "FAILED (AccessDeniedException) "
+            "(it was scheduled for deletion in 7 days) by role/ops-admin (alice); 5 dependent resources",
         ),
         (
             "failed_access_denied",
-            "LOW: failed attempt to schedule deletion of key alias/prod-db (+1 alias) by "
-            "user/intern (AccessDenied)",
+            "LOW 111122223333 eu-west-1: key alias/prod-db (+1 alias) failed "
+            "attempt to schedule deletion of the "
+            "key (AccessDenied) by user/intern; no dependent resources found",
         ),
         (
             "unreadable_key",
-            "HIGH: key 1234abcd-12ab-34cd-56ef-1234567890ab scheduled for deletion on Dec 28, "
-            "2026, 10:40:00 PM (per the event, unverified) by role/deployer (ci-pipeline-8841) from account "
-            "444455556666; dependency search incomplete; remediation: CancelKeyDeletion (failed: "
-            "AccessDeniedException)",
+            "HIGH 111122223333 eu-west-1: key 1234abcd-12ab-34cd-56ef-1234567890ab scheduled for deletion on "
+            "Dec 28, 2026, 10:40:00 PM (per the event, unverified) by role/deployer (ci-pipeline-8841) from "
+            "account 444455556666 via AWS CloudFormation; dependencies unknown (the key could not be read)",
         ),
         (
             "pending_replica_deletion",
-            "HIGH: key alias/global-tokens scheduled for deletion (waiting for its replica keys to be "
-            "deleted first) by role/Admin (bob); 3 dependent resources; dry-run, not done: CancelKeyDeletion",
+            "HIGH 111122223333 us-east-1: key alias/global-tokens scheduled for deletion (waiting for its "
+            "replica keys to be deleted first) (dry-run: would cancel-deletion) by role/Admin (bob); "
+            "3 dependent resources",
         ),
         (
             "disabled_key_dry_run",
-            "MEDIUM: key 1234abcd-12ab-34cd-56ef-1234567890ab disabled by the account root "
-            "user; at least 2 dependent resources (search incomplete); dry-run, not done: EnableKey",
+            "MEDIUM 111122223333 eu-west-1: key "
+            "1234abcd-12ab-34cd-56ef-1234567890ab disabled (dry-run: would "
+            "enable-key) by the account root user; at least 2 dependent resources (search incomplete)",
+        ),
+        (
+            "resolved",
+            "LOW 111122223333 eu-west-1: key alias/prod-db resolved: re-enabled, the key is Enabled "
+            "by role/ops-admin (alice)",
+        ),
+        (
+            "still_disabled_follow_up",
+            "MEDIUM 111122223333 eu-west-1: key alias/prod-db deletion cancelled, key still Disabled "
+            "by role/ops-admin (alice)",
+        ),
+        (
+            "deleted",
+            "CRITICAL 111122223333 eu-west-1: key "
+            "1234abcd-12ab-34cd-56ef-1234567890ab has been deleted by KMS; "
+            "2 dependent resources",
         ),
     ],
 )
@@ -77,7 +107,9 @@ def test_verdict_is_built_from_the_document_fields(sample: str, expected: str) -
 def test_verdict_ignores_a_misleading_summary() -> None:
     doc = samples.critical_scheduled_deletion()
     doc.summary = "INFO: routine cleanup, nothing to do"
-    assert verdict(doc).startswith("CRITICAL: key alias/prod-db scheduled for deletion in 7 days")
+    assert verdict(doc).startswith(
+        "CRITICAL 111122223333 eu-west-1: key alias/prod-db scheduled for deletion in 7"
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,15 +119,18 @@ def test_verdict_ignores_a_misleading_summary() -> None:
 def test_verdict_counts_days_left(days: int, phrase: str) -> None:
     doc = samples.critical_scheduled_deletion()
     doc.key.days_until_deletion = days
-    assert f"scheduled for deletion {phrase} by" in verdict(doc)
+    assert f"scheduled for deletion {phrase} (dry-run" in verdict(doc)
 
 
 @pytest.mark.parametrize(
     ("kind", "expected_start"),
     [
-        ("deleted", "CRITICAL: key alias/prod-db has been deleted"),
-        ("reminder", "CRITICAL: key alias/prod-db is still scheduled for deletion in 7 days"),
-        ("invalid-event", "CRITICAL: could not interpret a ScheduleKeyDeletion event"),
+        ("deleted", "CRITICAL 111122223333 eu-west-1: key alias/prod-db has been deleted"),
+        (
+            "reminder",
+            "CRITICAL 111122223333 eu-west-1: key alias/prod-db is still scheduled for deletion in 7 days",
+        ),
+        ("invalid-event", "CRITICAL 111122223333 eu-west-1: could not interpret an event of type"),
     ],
 )
 def test_verdict_by_kind(kind: str, expected_start: str) -> None:
@@ -106,22 +141,46 @@ def test_verdict_by_kind(kind: str, expected_start: str) -> None:
 
 def test_verdict_never_claims_no_dependencies_when_the_search_was_incomplete() -> None:
     doc = samples.unreadable_key()
-    assert "dependency search incomplete" in verdict(doc)
+    assert "dependencies unknown" in verdict(doc)
     assert "no dependent resources" not in verdict(doc)
+
+
+def test_an_aws_service_actor_is_named_once() -> None:
+    doc = samples.deleted()
+    text = render_text(doc)
+    assert "AWS KMS" in text
+    assert text.count("kms.amazonaws.com") == 0
 
 
 # ----- text --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("sample", sorted(samples.SAMPLES))
-def test_text_starts_with_the_verdict_and_has_every_section_in_order(sample: str) -> None:
+def test_text_starts_with_the_verdict_then_next_steps_then_every_section_in_order(sample: str) -> None:
     doc = samples.SAMPLES[sample]()
     text = render_text(doc)
     lines = text.splitlines()
     assert lines[0] == verdict(doc)
-    titles = TAMPER_SECTIONS if doc.kind == "tamper" else SECTIONS
-    positions = [next(i for i, line in enumerate(lines) if line.startswith(title)) for title in titles]
+    assert lines[2] == "NEXT STEPS"
+    if doc.kind == "tamper":
+        sections = TAMPER_SECTIONS
+    else:
+        sections = SECTIONS if doc.kind != "invalid-event" else [s for s in SECTIONS if s != "KEY"]
+    positions = [next(i for i, line in enumerate(lines) if line.startswith(title)) for title in sections]
     assert positions == sorted(positions)
     if doc.kind == "tamper":
         assert not any(line.startswith(("KEY", "DEPENDENCIES")) for line in lines)
+
+
+@pytest.mark.parametrize("sample", sorted(set(samples.SAMPLES) - {"hostile_input"}))
+def test_the_json_summary_is_the_text_first_line(sample: str) -> None:
+    doc = samples.SAMPLES[sample]()
+    assert render_text(doc).splitlines()[0] == doc.summary
+
+
+@pytest.mark.parametrize("sample", sorted(samples.SAMPLES))
+def test_text_has_no_unknown_lines_and_times_to_the_second(sample: str) -> None:
+    text = render_text(samples.SAMPLES[sample]())
+    assert not [line for line in text.splitlines() if line.rstrip().endswith("unknown")]
+    assert not re.search(r"T\d{2}:\d{2}:\d{2}\.\d", text)
 
 
 def test_text_opens_with_the_verdict_built_from_fields_not_the_summary() -> None:
@@ -199,8 +258,8 @@ def test_text_shows_actor_flags() -> None:
     assert "Root user:        YES" in render_text(samples.disabled_key_dry_run())
     text = render_text(samples.unreadable_key())
     assert "Cross-account:    YES" in text
-    assert "Invoked by:       cloudformation.amazonaws.com" in text
-    assert "MFA:              unknown" in text
+    assert "Via:              AWS CloudFormation" in text
+    assert "MFA:" not in text  # not known: no line rather than an "unknown" one
 
 
 def test_text_explains_dry_run() -> None:
@@ -233,7 +292,8 @@ def test_chat_follows_the_custom_notification_format(sample: str) -> None:
         "additionalContext",
     }
     # One thread per key; a tamper alert threads on the resource it names.
-    assert chat["metadata"]["threadId"] == (doc.target.name if doc.target else doc.key.arn)
+    expected = (doc.target.name if doc.target else None) or doc.key.arn or doc.key.id or doc.alert_id
+    assert chat["metadata"]["threadId"] == expected
     assert chat["metadata"]["eventType"] == doc.event.name
     assert all(isinstance(v, str) for v in chat["metadata"]["additionalContext"].values())
     assert len(chat["content"]["description"]) <= CHAT_DESCRIPTION_MAX_CHARS
@@ -296,5 +356,5 @@ def test_hostile_values_sit_inside_code_spans_in_the_chat_description() -> None:
 
 def test_hostile_summary_cannot_forge_the_verdict() -> None:
     text = render_text(samples.hostile_input())
-    assert text.startswith("CRITICAL: key alias/prod-db scheduled for deletion in 7 days")
+    assert text.startswith("CRITICAL 111122223333 eu-west-1: key alias/prod-db deletion CANCELLED")
     assert "ignore this alert" not in text

@@ -71,3 +71,45 @@ def test_the_schema_rejects_an_unknown_field(validator: Draft202012Validator) ->
     document = samples.failed_access_denied().model_dump(mode="json")
     document["surprise"] = True
     assert not validator.is_valid(document)
+
+
+def test_kind_lists_every_kind_the_responder_emits() -> None:
+    from shared.document import ALERT_KINDS
+    from shared.events import Kind
+
+    assert set(ALERT_KINDS) == {kind.value for kind in Kind}
+    schema = schema_export.alert_schema()
+    assert set(schema["properties"]["kind"]["enum"]) == {kind.value for kind in Kind}
+    assert set(schema["$defs"]["Severity"]["enum"]) == {"critical", "high", "medium", "low"}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("kind",), "alarm"),
+        (("severity",), "urgent"),
+        (("generated_at",), "yesterday"),
+        (("event", "time"), "2026-11-29 03:11"),
+        (("key", "deletion_date"), "Dec 6, 2026"),
+    ],
+)
+def test_an_invalid_document_is_rejected(
+    validator: Draft202012Validator, path: tuple[str, ...], value: str
+) -> None:
+    # Given a valid alert document with one value the documentation does not allow
+    document = json.loads(samples.critical_scheduled_deletion().model_dump_json())
+    assert validator.is_valid(document)
+    target = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+
+    # Then the schema rejects it
+    assert not validator.is_valid(document)
+
+
+def test_dates_are_declared_date_time() -> None:
+    schema = schema_export.alert_schema()
+    assert schema["properties"]["generated_at"]["format"] == "date-time"
+    event_time = schema["$defs"]["EventSection"]["properties"]["time"]["anyOf"][0]
+    assert event_time["format"] == "date-time"
