@@ -117,6 +117,11 @@ class KeySection(_Doc):
     creation_date: DateTime | None = None
     description: str | None = None
     rotation_enabled: bool | None = None
+    reference: str | None = Field(
+        default=None,
+        description="the key reference exactly as the event gave it (sanitised), when it could not be "
+        "resolved to a key",
+    )
 
 
 class DependencyItem(_Doc):

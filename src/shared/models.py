@@ -207,6 +207,15 @@ class CloudTrailRecord(_Lenient):
         agent = (self.user_agent or "").lower()
         return "console.amazonaws.com" in agent or "signin.amazonaws.com" in agent
 
+    def raw_key_reference(self) -> str | None:
+        """The first place the event names a key, verbatim, whether or not it parses."""
+        candidates = [
+            self._response("keyId"),
+            *(item.arn for item in self.resources or []),
+            self.requested_key,
+        ]
+        return next((str(value) for value in candidates if value not in (None, "")), None)
+
     def key_candidates(self) -> list[tuple[str, KeyReference]]:
         """Every place the event names a key, in the order of trust."""
         found: list[tuple[str, KeyReference]] = []

@@ -158,3 +158,33 @@ def test_a_disconnected_custom_key_store_is_alerted_naming_the_store(
     }
     assert "DisconnectCustomKeyStore on KMS custom key store cks-1234567890abcdef0" in doc["summary"]
     assert not any("names no key" in note for note in doc["notes"])
+
+
+@pytest.mark.parametrize(
+    ("key_id", "expected_id"),
+    [
+        ("1234abcd-12ab-34cd-56ef-1234567890ab\u202e\n@channel", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("arn:aws:kms:us-east-1:123456789012:key/not-a-key-id", "not-a-key-id"),
+        ("key-that-is-not-an-id", "key-that-is-not-an-id"),
+    ],
+    ids=["hostile", "malformed-arn", "malformed-id"],
+)
+def test_an_alert_on_an_unreadable_key_reference_keeps_the_reference(
+    world: World, lambda_context: Any, key_id: str, expected_id: str
+) -> None:
+    # Given a failed DisableKey whose keyId is not a key reference KMS would accept
+    event = world.event("disable_key_not_found")
+    event["detail"]["requestParameters"]["keyId"] = key_id
+    event["detail"]["resources"] = None
+    event["detail"]["responseElements"] = None
+
+    doc = _deliver(world, event, lambda_context)
+
+    # Then the key section still carries it: the id, and the reference verbatim but sanitised
+    key = doc["key"]
+    assert key["readable"] is False
+    assert key["id"].startswith(expected_id)
+    assert key["reference"] is not None
+    assert "\u202e" not in key["reference"] and "\n" not in key["reference"]
+    assert "@channel" not in key["reference"]
+    assert any("could not be read" in note for note in doc["notes"])

@@ -77,6 +77,8 @@ def _key_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> None:
     out.field("ARN", clean(key.arn, lim.value_len) if key.arn else None)
     if key.id and not key.arn:
         out.field("Key ID", clean(key.id, lim.value_len))
+    if key.reference:
+        out.field("As the event", clean(key.reference, lim.value_len) + " (could not be read)")
     aliases, more = split_shown(key.aliases, lim.list_shown)
     alias_text = ", ".join(clean(a, lim.value_len) for a in aliases) if aliases else "none"
     if aliases or key.readable:

@@ -98,6 +98,15 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
     record, snapshot, remediation = found.record, found.snapshot, found.remediation
     kind = found.triage.kind
     notes = list(found.notes)
+    identity: dict[str, Any] = {"arn": found.key_arn}
+    raw_reference = record.raw_key_reference()
+    if (found.key_arn is None or not snapshot.readable) and raw_reference:
+        # Never lose the key's identity: keep what the event said, sanitised, and say so.
+        reference = clean(raw_reference, 300)
+        tail = reference.rsplit("/", 1)[-1] if "/" in reference else reference
+        identity.update(reference=reference, id=snapshot.key_id or clean(tail, 128))
+        if found.key_arn is None:
+            notes.append(f"The event's key reference '{reference}' could not be read as a KMS key.")
     if remediation.resulting_state and snapshot.readable and remediation.resulting_state != snapshot.state:
         notes.append(f"After remediation the key is {remediation.resulting_state} (it was {snapshot.state}).")
     approval_text = approval_note(found.approval, settings.allow_deletion_tag_key)
@@ -164,7 +173,7 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             summary="",
             event=event_section(record, found.key_origin, short),
             actor=actor,
-            key=key.model_copy(update={"arn": found.key_arn}),
+            key=key.model_copy(update=identity),
             dependencies=found.dependencies,
             remediation=remediation_section(remediation),
             notes=notes,
