@@ -224,4 +224,5 @@ def test_a_volume_shows_its_name_tag_beside_its_id(
     # Then the id and the name are side by side, and the ARN still names the volume by id
     (item,) = outcome.items
     assert item.name == f"{volume_id} (orders-db-data-{keys.identity.key_id[:8]})"
-    assert item.arn is not None and item.arn.endswith(f"volume/{volume_id}")
+    assert item.arn is not None
+    assert item.arn.endswith(f"volume/{volume_id}")
