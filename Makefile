@@ -7,7 +7,10 @@ UV := $(VENV)/bin/uv
 TOOLS := $(CURDIR)/.tools
 SAM := $(TOOLS)/bin/sam
 CHECKOV := $(TOOLS)/bin/checkov
-SAM_PYTHON ?= $(shell pyenv root 2>/dev/null)/versions/3.13.0/bin
+# `sam build` needs the Lambda runtime's Python (3.13) on PATH: the directory holding python3.13, from
+# PATH, else pyenv's 3.13.0. Without one, `sam build --use-container` builds in Docker instead.
+# (Asked of python3.13 itself, so that a pyenv shim resolves to the real interpreter SAM accepts.)
+SAM_PYTHON ?= $(or $(shell python3.13 -c 'import os, sys; print(os.path.dirname(sys.executable))' 2>/dev/null),$(shell pyenv root 2>/dev/null)/versions/3.13.0/bin)
 export UV_COMPILE_BYTECODE := 1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -71,6 +74,7 @@ validate: $(SAM)
 # Lambda cannot write bytecode to /var/task: ship it compiled, as unchecked-hash .pyc (never compared
 # with the source: the zip's 2-second timestamps would make timestamp-checked bytecode look stale).
 build: $(SAM)
+	@test -x "$(SAM_PYTHON)/python3.13" || { echo "make build needs python3.13: put it on PATH or set SAM_PYTHON=<its directory> (or run: sam build --use-container)" >&2; exit 2; }
 	PATH="$(SAM_PYTHON):$$PATH" $(SAM) build --template template.yaml --build-dir .aws-sam/build
 	"$(SAM_PYTHON)/python3.13" -m compileall -q -f --invalidation-mode unchecked-hash \
 		.aws-sam/build/KeyEventsFunction .aws-sam/build/ReminderFunction .aws-sam/build/ReconcileFunction

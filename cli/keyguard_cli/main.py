@@ -17,12 +17,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from keyguard_cli.errors import CliError, ExitCode, from_aws_error
+
+if TYPE_CHECKING:
+    from shared.responder import Evaluation
 
 T = TypeVar("T")
 COMMANDS = ("impact", "audit", "replay")
@@ -204,16 +207,22 @@ def cmd_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from keyguard_cli.replay import read_json, replay_settings, to_events
+    from keyguard_cli.replay import not_routed, read_json, replay_settings, to_events
 
     if args.demo and args.publish:
         raise CliError(ExitCode.USAGE, "--publish cannot be combined with --demo")
     events = to_events(read_json(args.file), args.file)
-    if args.demo:
+    # An event the stack's rules never deliver makes no alert: said so, not assessed (exit 0).
+    skipped = [(event, reason) for event in events if (reason := not_routed(event))]
+    events = [event for event in events if not not_routed(event)]
+    for _, reason in skipped:
+        err.print(f"keyguard: no alert: {reason}", markup=False, highlight=False)
+    evaluations: list[Evaluation] = []
+    if events and args.demo:
         from keyguard_cli.demo.run import replay_in_world
 
-        documents = replay_in_world(events, enforce=args.enforce)
-    else:
+        evaluations = replay_in_world(events, enforce=args.enforce)
+    elif events:
         from keyguard_cli.session import aws_context
         from shared.errors import AlertDeliveryError
         from shared.responder import Responder
@@ -230,21 +239,31 @@ def cmd_replay(args: argparse.Namespace, out: Console, err: Console) -> int:
                     highlight=False,
                 )
         responder = Responder(settings, ctx.clients)
-        documents = []
         for event in events:
-            doc = responder.assess(event)
-            if args.publish:
+            evaluation = responder.evaluate(event)
+            if args.publish and evaluation.publish:
                 try:
-                    message_id = responder.publisher.publish(doc)
+                    message_id = responder.publisher.publish(evaluation.doc)
                 except AlertDeliveryError as exc:
                     raise CliError(
                         ExitCode.AWS_UNAVAILABLE, f"the alert could not be published: {exc}"
                     ) from None
-                err.print(f"published alert {doc.alert_id} as message {message_id}", highlight=False)
-            documents.append(doc)
+                err.print(
+                    f"published alert {evaluation.doc.alert_id} as message {message_id}", highlight=False
+                )
+            evaluations.append(evaluation)
+    for evaluation in evaluations:
+        if not evaluation.publish:
+            err.print(
+                f"keyguard: no alert: the responder would not publish one for {evaluation.doc.event.name} "
+                f"({evaluation.skip_reason})",
+                markup=False,
+                highlight=False,
+            )
+    documents = [evaluation.doc for evaluation in evaluations if evaluation.publish]
     if args.json:
-        dumped = [doc.model_dump(mode="json") for doc in documents]
-        _print_json(dumped[0] if len(dumped) == 1 else dumped)
+        # Always an array, one alert document per event: the same shape for one record and a log file.
+        _print_json([doc.model_dump(mode="json") for doc in documents])
     else:
         from shared.alerting import render_text
 
@@ -255,10 +274,19 @@ def cmd_replay(args: argparse.Namespace, out: Console, err: Console) -> int:
     return ExitCode.OK
 
 
+def _console(*, stderr: bool) -> Console:
+    """A terminal gets wrapping at its width and colour; a pipe or file gets neither, so ids and ARNs
+    stay on one line for grep and friends (rich turns colour off by itself when not on a terminal)."""
+    stream = sys.stderr if stderr else sys.stdout
+    terminal = stream.isatty()
+    return Console(
+        stderr=stderr, highlight=False, soft_wrap=not terminal, width=None if terminal else 100_000
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    out = Console(highlight=False, soft_wrap=False)
-    err = Console(stderr=True, highlight=False)
+    out, err = _console(stderr=False), _console(stderr=True)
     _quiet_project_logs(args.debug)
     handlers = {"impact": cmd_impact, "audit": cmd_audit, "replay": cmd_replay}
     try:

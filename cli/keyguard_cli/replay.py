@@ -1,8 +1,9 @@
 """``keyguard replay FILE``: put a recorded KMS call through the real responder, without side effects.
 
 FILE is one CloudTrail record, a CloudTrail log file (``{"Records": [...]}``: every KMS record in
-it) or an EventBridge event. Records are wrapped the way EventBridge delivers them. Nothing is
-published and nothing is remediated unless ``--publish`` / ``--enforce`` ask for it.
+it) or an EventBridge event, including KMS's own ``KMS CMK Deletion`` event. Records are wrapped
+the way EventBridge delivers them. Nothing is published and nothing is remediated unless
+``--publish`` / ``--enforce`` ask for it. An event the stack's rules never route makes no alert.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 from keyguard_cli.errors import CliError, ExitCode
 from shared.config import RemediationMode, Settings
 from shared.errors import ConfigurationError
-from shared.models import CLOUDTRAIL_DETAIL_TYPE
-from shared.responder import UnprocessableEvent, parse_record
+from shared.events import TRIPWIRE_ERROR, Route, kms_event
+from shared.models import CLOUDTRAIL_DETAIL_TYPE, KEY_DELETION_DETAIL_TYPE
+from shared.parse import UnprocessableEvent, parse_key_deletion, parse_record
 
 KMS_SOURCE = "kms.amazonaws.com"
 UNUSED_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:keyguard-cli-not-published"
@@ -97,7 +99,11 @@ def to_events(document: Any, path: str = "input") -> list[dict[str, Any]]:
         )
     for event in events:
         try:
-            parse_record(event)
+            if event.get("detail-type") == KEY_DELETION_DETAIL_TYPE:
+                # KMS's own event at the end of a waiting period (the stack's native rule routes it).
+                parse_key_deletion(event, str(event.get("region") or "us-east-1"))
+            else:
+                parse_record(event)
         except UnprocessableEvent as exc:
             raise CliError(ExitCode.NOT_A_KMS_EVENT, f"{path}: {exc}") from None
     return events
@@ -118,3 +124,20 @@ def replay_settings(*, enforce: bool, publish: bool, topic_arn: str | None) -> S
         return Settings.from_env(environ)
     except ConfigurationError as exc:
         raise CliError(ExitCode.USAGE, str(exc)) from None
+
+
+def not_routed(event: Mapping[str, Any]) -> str | None:
+    """Why the stack's EventBridge rules would never deliver this event (``None``: they would).
+
+    The rules follow the event table (``shared.events``; ``tests/contract`` holds ``template.yaml`` to
+    it): calls named by the alerting and lifecycle rules, KMS's own deletion event, and any KMS call
+    that failed with the key-state error (the tripwire rule).
+    """
+    if event.get("detail-type") == KEY_DELETION_DETAIL_TYPE:
+        return None
+    detail = event.get("detail") if isinstance(event.get("detail"), Mapping) else {}
+    name = str(detail.get("eventName") or "")  # type: ignore[union-attr]
+    row = kms_event(name)
+    if row.route in (Route.ALERTING, Route.LIFECYCLE) or detail.get("errorCode") == TRIPWIRE_ERROR:  # type: ignore[union-attr]
+        return None
+    return f"{name or 'this event'} is not routed to kms-keyguard by the stack's EventBridge rules"

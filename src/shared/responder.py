@@ -202,6 +202,10 @@ class Responder:
         """Build the alert document for an event without publishing it."""
         return self._evaluate(event, remaining_seconds, claim=False).doc
 
+    def evaluate(self, event: Mapping[str, Any], remaining_seconds: float | None = None) -> Evaluation:
+        """``assess``, and whether the alert would be published (and why not): for replays."""
+        return self._evaluate(event, remaining_seconds, claim=False)
+
     def find_dependencies(self, snapshot: KeySnapshot, budget: float | None = None) -> DependenciesSection:
         """The discover step alone: what uses the key, within ``budget`` seconds (default: all)."""
         return self.search.for_key(

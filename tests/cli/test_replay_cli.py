@@ -27,9 +27,10 @@ def test_cloudtrail_log_file_replays_every_kms_record_in_dry_run(compliant: Acco
     # When it is replayed against the account
     result = run_cli("replay", str(log_file), "--json", env=cli_env(compliant.endpoint))
 
-    # Then the KMS record becomes one alert document, assessed in dry-run and published nowhere
+    # Then the KMS record becomes one alert document (in an array, as for any file), assessed in
+    # dry-run and published nowhere
     assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
+    (document,) = json.loads(result.stdout)
     jsonschema.validate(document, schema("alert.schema.json"))
     assert document["event"]["name"] == "DisableKey"
     assert document["key"]["arn"] == compliant.key_arn
@@ -84,3 +85,33 @@ def test_replay_never_uses_the_deployed_idempotency_table(monkeypatch: pytest.Mo
 
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", "kms-keyguard-IdempotencyTable")
     assert replay_settings(enforce=False, publish=False, topic_arn=None).idempotency_table_name is None
+
+
+def test_the_native_key_deletion_event_replays_as_a_deleted_notice() -> None:
+    env = cli_env(None, DISCOVERY_MAX_SECONDS="8")
+    result = run_cli("replay", "--demo", "--json", str(ROOT / "events" / "key_deleted.json"), env=env)
+
+    assert result.returncode == 0, result.stderr
+    (document,) = json.loads(result.stdout)
+    jsonschema.validate(document, schema("alert.schema.json"))
+    assert document["kind"] == "deleted"
+
+
+def test_an_event_the_rules_never_route_makes_no_alert_and_says_so() -> None:
+    result = run_cli(
+        "replay", "--demo", "--json", str(ROOT / "events" / "unrelated_create_key.json"), env=cli_env(None)
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert "no alert: CreateKey is not routed to kms-keyguard" in result.stderr
+
+
+def test_piped_output_is_not_wrapped_and_has_no_colour() -> None:
+    # Given stdout and stderr are not a terminal (captured) and no COLUMNS is set
+    env = {k: v for k, v in cli_env(None).items() if k != "COLUMNS"}
+    result = run_cli("replay", "--demo", str(ROOT / "events" / "unrelated_create_key.json"), env=env)
+
+    # Then the one-line message stays one line, with no escape codes
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "\x1b[" not in result.stderr

@@ -30,10 +30,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json-only", action="store_true", help="print only the JSON alert document")
     args = parser.parse_args(argv)
 
+    from keyguard_cli.demo.world import EVENTS_DIR
+    from keyguard_cli.replay import not_routed
+
+    reason = not_routed(json.loads((EVENTS_DIR / f"{args.event}.json").read_text(encoding="utf-8")))
+    if reason:
+        print(f"no alert, by design: {reason}", file=sys.stderr)
+        return 0
     envelopes = run_demo(args.event, args.mode)
     if not envelopes:
-        print("no alert reached the subscriber queue", file=sys.stderr)
-        return 1
+        # The responder decided not to publish (e.g. a key policy change on a usable key).
+        print("no alert, by design: the responder assessed the event and did not publish", file=sys.stderr)
+        return 0
     from shared.alerting import render_text  # after the demo environment is in place
 
     for envelope in envelopes:

@@ -9,11 +9,13 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyguard_cli.demo.emulation import emulated_apis
 from keyguard_cli.demo.world import EVENTS_DIR, build_world, perform
-from shared.document import AlertDocument
+
+if TYPE_CHECKING:
+    from shared.responder import Evaluation
 
 DEMO_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -81,7 +83,7 @@ def _demo_environment() -> None:
         os.environ.pop(name)  # the embedded account must not be confused with a real endpoint
 
 
-def replay_in_world(events: list[dict[str, Any]], *, enforce: bool = False) -> list[AlertDocument]:
+def replay_in_world(events: list[dict[str, Any]], *, enforce: bool = False) -> list[Evaluation]:
     """``keyguard replay --demo``: each event pointed at the demo account's key, made to happen there,
     then assessed by the real responder (dry-run unless ``enforce``). Nothing is published."""
     _demo_environment()
@@ -91,7 +93,7 @@ def replay_in_world(events: list[dict[str, Any]], *, enforce: bool = False) -> l
     from shared.responder import Responder
 
     region = next((str(e["region"]) for e in events if e.get("region")), "us-east-1")
-    documents: list[AlertDocument] = []
+    documents: list[Evaluation] = []
     with mock_aws(), emulated_apis():
         world = build_world(region)
         settings = replay_settings(enforce=enforce, publish=False, topic_arn=world.topic_arn)
@@ -99,5 +101,5 @@ def replay_in_world(events: list[dict[str, Any]], *, enforce: bool = False) -> l
         for event in events:
             adopted = world.adopt(event)
             perform(world, adopted)
-            documents.append(responder.assess(adopted))
+            documents.append(responder.evaluate(adopted))
     return documents

@@ -48,8 +48,19 @@ class World:
         An event that names the key only by an alias this world lacks is pointed at ``alias/prod-db``.
         """
         from shared.keyref import RefKind
+        from shared.models import KEY_DELETION_DETAIL_TYPE
         from shared.responder import parse_record
 
+        if event.get("detail-type") == KEY_DELETION_DETAIL_TYPE:
+            # KMS's own event: the key id is in detail.key-id and the ARN in resources.
+            detail = event.get("detail") or {}
+            text = json.dumps(event)
+            old_id = str(detail.get("key-id") or "")
+            if old_id:
+                text = text.replace(old_id, self.key_id)
+            if event.get("account"):
+                text = text.replace(str(event["account"]), ACCOUNT)
+            return json.loads(text)
         record = parse_record(event)
         text = json.dumps(event)
         for _, ref in record.key_candidates():
@@ -199,3 +210,10 @@ def perform(world: World, event: dict[str, Any]) -> None:
         kms.schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=window)
     elif name == "DisableKey":
         kms.disable_key(KeyId=world.key_id)
+    elif name == "CancelKeyDeletion":
+        # Only a key pending deletion can be cancelled; cancelling leaves it Disabled, as in AWS.
+        kms.schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=7)
+        kms.cancel_key_deletion(KeyId=world.key_id)
+    elif name == "EnableKey":
+        kms.disable_key(KeyId=world.key_id)
+        kms.enable_key(KeyId=world.key_id)

@@ -25,6 +25,9 @@ from shared.dependencies.table import GONE_CODES, ConfigRecord, Step, TableFinde
 
 DATABASES, VOLUMES, SECRETS, BUCKETS, OTHER = range(5)
 
+# The Name tag, in the same describe response (EC2, FSx): shown beside the resource's id.
+NAME_TAG = "Tags[?Key=='Name'].Value | [0]"
+
 
 def _rds_service(item: dict[str, Any]) -> str:
     engine = str(item.get("Engine") or "")
@@ -95,6 +98,7 @@ _EC2 = (
             resource_type="AWS::EC2::Volume",
             config=ConfigRecord("AWS::EC2::Volume", ("configuration.kmsKeyId",), name="resourceId"),
             name_field="VolumeId",
+            label_field=NAME_TAG,
             arn_format="arn:aws:ec2:{region}:{account}:volume/{id}",
         ),
     ),
@@ -122,6 +126,7 @@ _EC2 = (
             key_fields=("KmsKeyId",),
             resource_type="AWS::EC2::Snapshot",
             name_field="SnapshotId",
+            label_field=NAME_TAG,
             arn_format="arn:aws:ec2:{region}::snapshot/{id}",
         ),
     ),
@@ -568,6 +573,7 @@ _FILE_SYSTEMS = (
             resource_type="AWS::EFS::FileSystem",
             config=ConfigRecord("AWS::EFS::FileSystem", ("configuration.KmsKeyId",), name="resourceId"),
             name_field="FileSystemId",
+            label_field="Name",  # DescribeFileSystems returns the Name tag as a field
             arn_field="FileSystemArn",
         ),
     ),
@@ -581,6 +587,7 @@ _FILE_SYSTEMS = (
             key_fields=("KmsKeyId",),
             resource_type="AWS::FSx::FileSystem",
             name_field="FileSystemId",
+            label_field=NAME_TAG,
             arn_field="ResourceARN",
         ),
     ),
@@ -593,6 +600,7 @@ _FILE_SYSTEMS = (
             key_fields=("KmsKeyId",),
             resource_type="AWS::FSx::Backup",
             name_field="BackupId",
+            label_field=NAME_TAG,
             arn_field="ResourceARN",
         ),
     ),
@@ -611,6 +619,7 @@ _FILE_SYSTEMS = (
                 "AWS::WorkSpaces::Workspace", ("configuration.VolumeEncryptionKey",), name="resourceId"
             ),
             name_field="WorkspaceId",
+            label_field="UserName",
             arn_format="arn:aws:workspaces:{region}:{account}:workspace/{id}",
         ),
     ),

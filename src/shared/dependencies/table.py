@@ -140,6 +140,9 @@ class Step:
     config: ConfigRecord | None = None  # how AWS Config records ``resource_type``
     name_field: str = "@"  # JMESPath on the item; "parent.X" reads the parent item
     name_split: str | None = None  # keep what follows the last separator (a queue URL → its name)
+    # The name people know an id-named resource by (its Name tag), from the same response: shown
+    # beside the id, "vol-0abc (orders-db-data)". No extra call.
+    label_field: str | None = None
     arn_field: str | None = None
     arn_format: str | None = None  # e.g. "arn:aws:ec2:{region}:{account}:volume/{id}"
     id_field: str | None = None  # fills {id} in arn_format; the name when not given
@@ -301,6 +304,9 @@ class TableFinder:
         if arn is None and step.arn_format:
             ident = self._field(step.id_field, item, parent) if step.id_field else name
             arn = step.arn_format.format(region=ctx.region, account=ctx.identity.account, id=ident)
+        label = self._field(step.label_field, item, parent) if step.label_field else None
+        if label and isinstance(label, str) and label != name:
+            name = f"{name} ({label})"
         return DependencyItem(
             service=self.service_of(item) if self.service_of else self.service,
             resource_type=step.resource_type or "?",

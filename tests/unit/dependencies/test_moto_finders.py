@@ -209,3 +209,20 @@ def test_finder_reports_only_the_resource_using_the_key(
     assert item.region == REGION
     assert item.resource_type in FINDERS[finder_name].resource_types
     assert expected in f"{item.name} {item.arn}"
+
+
+def test_a_volume_shows_its_name_tag_beside_its_id(
+    keys: Keys, clients: ClientFactory, moto: boto3.Session
+) -> None:
+    _SESSION[:] = [moto]
+    # Given an encrypted volume under our key whose Name tag is what people call it
+    volume_id = ebs_volume(f"orders-db-data-{keys.identity.key_id[:8]}", keys.forms["key-arn"])
+
+    # When the finder runs (one DescribeVolumes: the tag comes with the volume)
+    outcome = run_finders([FINDERS["ebs-volumes"]], keys.identity, clients, later())
+
+    # Then the id and the name are side by side, and the ARN still names the volume by id
+    (item,) = outcome.items
+    assert item.name == f"{volume_id} (orders-db-data-{keys.identity.key_id[:8]})"
+    assert item.arn is not None
+    assert item.arn.endswith(f"volume/{volume_id}")
