@@ -56,3 +56,15 @@ def test_the_list_of_what_moto_lacks_names_real_operations() -> None:
     session = botocore.session.get_session()
     for service, operation in MOTO_LACKS:
         assert operation in session.get_service_model(service).operation_names, (service, operation)
+
+
+def test_the_imported_material_demo_shows_the_key_pending_import() -> None:
+    # Given the demo of a DeleteImportedKeyMaterial sample (a call moto does not implement)
+    with restored_process_state():
+        (envelope,) = run_demo("delete_imported_key_material", "off")
+    doc = json.loads(envelope["Message"])
+
+    # Then the alert shows the key as AWS leaves it: an imported-material key pending import
+    assert doc["key"]["state"] == "PendingImport"
+    assert doc["key"]["origin"] == "EXTERNAL"
+    assert doc["severity"] == "critical"

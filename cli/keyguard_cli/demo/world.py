@@ -217,3 +217,17 @@ def perform(world: World, event: dict[str, Any]) -> None:
     elif name == "EnableKey":
         kms.disable_key(KeyId=world.key_id)
         kms.enable_key(KeyId=world.key_id)
+    elif name == "DeleteImportedKeyMaterial":
+        _material_deleted(world)
+
+
+def _material_deleted(world: World) -> None:
+    """moto lacks DeleteImportedKeyMaterial: leave the key as AWS does after it, an imported-material
+    (``EXTERNAL``) key in ``PendingImport`` and not enabled ("Key states of AWS KMS keys":
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html)."""
+    from moto.kms.models import kms_backends
+
+    key = kms_backends[ACCOUNT][world.region].keys[world.key_id]
+    key.origin = "EXTERNAL"
+    key.key_state = "PendingImport"
+    key.enabled = False
