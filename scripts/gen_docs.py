@@ -4,7 +4,8 @@ A block is the text between a ``<!-- BEGIN <name> ... -->`` line and the ``<!-- 
 of a file under the repository root. ``python -m scripts.gen_docs`` rewrites every block;
 ``--check`` only reports the files whose blocks are stale or whose markers are missing (exit 1).
 
-Blocks: ``resource-types`` in docs/discovery.md, the finder table, from the dependency registry.
+Blocks: ``resource-types`` in docs/discovery.md, the finder table, from the dependency registry;
+``config-index-types`` in docs/discovery-index.md, the types AWS Config can answer, from the same.
 """
 
 from __future__ import annotations
@@ -73,7 +74,28 @@ class Block:
         return text[: begin.end()] + self.render() + text[end:]
 
 
-BLOCKS: tuple[Block, ...] = (Block("docs/discovery.md", "resource-types", render_resource_types),)
+def render_config_index_types() -> str:
+    """The catalogued types AWS Config records a key field for, and whether the index answers them."""
+    lines = [
+        "| resource type | Config type | key field(s) | searched through |",
+        "|---|---|---|---|",
+    ]
+    for finder in REGISTRY:
+        if not isinstance(finder, TableFinder):
+            continue
+        for rtype, record in finder.config_records.items():
+            fields = ", ".join(f"`{f}`" for f in record.fields)
+            how = "the index" if finder.indexable else f"its API (not in Config's item: {record.missing})"
+            if not finder.indexable and not record.missing:
+                how = "its API: another type of the finder is not indexed"
+            lines.append(f"| `{rtype}` | `{record.resource_type}` | {fields} | {how} |")
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS: tuple[Block, ...] = (
+    Block("docs/discovery.md", "resource-types", render_resource_types),
+    Block("docs/discovery-index.md", "config-index-types", render_config_index_types),
+)
 
 
 def regenerate(root: Path = ROOT) -> dict[str, tuple[str, str]]:

@@ -49,6 +49,7 @@ SELECTED = (
     "accountId",
     "configurationItemCaptureTime",
     "configurationItemStatus",
+    "tags",  # the Name tag, shown beside ids that mean nothing to a person
 )
 # Items of resources that no longer exist, or that were discovered but are not recorded.
 GONE_STATUSES = frozenset({"ResourceDeleted", "ResourceDeletedNotRecorded", "ResourceNotRecorded"})
@@ -229,6 +230,17 @@ def _iso(value: Any) -> str | None:
     return str(value) if value else None
 
 
+def _name_tag(row: Mapping[str, Any]) -> str | None:
+    """The ``Name`` tag from a Config row's ``tags`` (a list of ``{"key", "value"}``)."""
+    tags = row.get("tags")
+    if not isinstance(tags, list):
+        return None
+    for tag in tags:
+        if isinstance(tag, Mapping) and tag.get("key") == "Name" and isinstance(tag.get("value"), str):
+            return str(tag["value"])
+    return None
+
+
 def row_item(query: Query, row: Mapping[str, Any], ctx: FinderContext, service: str) -> DependencyItem | None:
     """A result row → the dependency it proves, or ``None`` (gone, or the reference is not ours)."""
     if row.get("configurationItemStatus") in GONE_STATUSES:
@@ -241,6 +253,9 @@ def row_item(query: Query, row: Mapping[str, Any], ctx: FinderContext, service: 
     name = search(query.record.name, row) or row.get("resourceName") or row.get("resourceId")
     if query.record.name_split and isinstance(name, str):
         name = name.rsplit(query.record.name_split, 1)[-1]
+    label = _name_tag(row)
+    if label and label != name:
+        name = f"{name} ({label})"
     captured = _iso(row.get("configurationItemCaptureTime"))
     where = "AWS Config" if account == ctx.identity.account else f"AWS Config aggregator, account {account}"
     evidence = "; ".join(f"{query.label} = {value}" for value in dict.fromkeys(matched))
@@ -410,39 +425,3 @@ class ConfigIndexFinder:
                 return
             reason = f"AWS Config query failed: {describe_failure(exc)}"
             yield from self._fall_back(ctx, [finder], reason, started)
-
-
-# -- documentation -------------------------------------------------------------------------------
-
-DOC_BEGIN = "<!-- BEGIN config-index-types (generated: python -m shared.dependencies.config_index) -->"
-DOC_END = "<!-- END config-index-types -->"
-
-
-def documentation_table(finders: Iterable[TableFinder]) -> str:
-    """The catalogued types AWS Config records a key field for, and whether the index answers them."""
-    lines = [
-        "| resource type | Config type | key field(s) | searched through |",
-        "|---|---|---|---|",
-    ]
-    for finder in finders:
-        for rtype, record in finder.config_records.items():
-            fields = ", ".join(f"`{f}`" for f in record.fields)
-            how = "the index" if finder.indexable else f"its API (not in Config's item: {record.missing})"
-            if not finder.indexable and not record.missing:
-                how = "its API: another type of the finder is not indexed"
-            lines.append(f"| `{rtype}` | `{record.resource_type}` | {fields} | {how} |")
-    return "\n".join(lines) + "\n"
-
-
-def rewrite_documentation(text: str, finders: Iterable[TableFinder]) -> str:
-    begin, end = text.index(DOC_BEGIN) + len(DOC_BEGIN), text.index(DOC_END)
-    return text[:begin] + "\n" + documentation_table(finders) + text[end:]
-
-
-if __name__ == "__main__":  # rewrite the table in docs/discovery-index.md
-    from pathlib import Path
-
-    from shared.dependencies import REGISTRY
-
-    page = Path(__file__).resolve().parents[3] / "docs" / "discovery-index.md"
-    page.write_text(rewrite_documentation(page.read_text(encoding="utf-8"), REGISTRY), encoding="utf-8")

