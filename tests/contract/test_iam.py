@@ -365,7 +365,9 @@ class _Clients:
 
 
 class _NoHistory:
-    def transitions(self, key_arn: str, region: str, before: Any) -> tuple[list[Any], None]:
+    def transitions(
+        self, key_arn: str, region: str, before: Any, deadline: float | None = None
+    ) -> tuple[list[Any], None]:
         return [], None
 
 

@@ -185,6 +185,7 @@ def test_an_alert_on_an_unreadable_key_reference_keeps_the_reference(
     assert key["readable"] is False
     assert key["id"].startswith(expected_id)
     assert key["reference"] is not None
-    assert "\u202e" not in key["reference"] and "\n" not in key["reference"]
+    assert "\u202e" not in key["reference"]
+    assert "\n" not in key["reference"]
     assert "@channel" not in key["reference"]
     assert any("could not be read" in note for note in doc["notes"])
