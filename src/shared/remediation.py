@@ -240,7 +240,8 @@ class Remediator:
             key_readable=snapshot.readable,
             customer_managed=snapshot.is_customer_managed,
             key_state=snapshot.state,
-            protected=tags.get(self.settings.protect_tag_key, "").strip().lower() == "true",
+            # Compared as IAM's StringEqualsIgnoreCase compares it: case-insensitive, never trimmed.
+            protected=tags.get(self.settings.protect_tag_key, "").lower() == "true",
             dependencies=dependencies.total,
             discovery_complete=dependencies.complete,
             approved=approval.approved,
