@@ -56,3 +56,13 @@ def test_the_list_of_what_moto_lacks_names_real_operations() -> None:
     session = botocore.session.get_session()
     for service, operation in MOTO_LACKS:
         assert operation in session.get_service_model(service).operation_names, (service, operation)
+
+
+def test_the_stop_logging_demo_shows_a_critical_tamper_alert() -> None:
+    # make demo ARGS="--event stop_logging"
+    with restored_process_state():
+        (envelope,) = run_demo("stop_logging")
+    doc = json.loads(envelope["Message"])
+    assert (doc["kind"], doc["severity"]) == ("tamper", "critical")
+    assert doc["target"]["resource_type"] == "CloudTrail trail"
+    assert envelope["Subject"].startswith("[CRITICAL] kms-keyguard tampered with: StopLogging")
