@@ -57,6 +57,7 @@ class KeySnapshot:
     aliases: list[str] | None = None
     tags: dict[str, str] | None = None
     rotation_enabled: bool | None = None
+    custom_key_store_id: str | None = None
     unavailable: dict[str, str] = field(default_factory=dict)  # part -> error code
 
     @classmethod
@@ -75,6 +76,7 @@ class KeySnapshot:
         snapshot.description = metadata.get("Description") or None
         snapshot.creation_date = _aware(metadata.get("CreationDate"))
         snapshot.enabled = metadata.get("Enabled")
+        snapshot.custom_key_store_id = metadata.get("CustomKeyStoreId") or None
         snapshot.multi_region = metadata.get("MultiRegion")
         config = metadata.get("MultiRegionConfiguration") or {}
         if config:
@@ -151,6 +153,9 @@ class KeyInventory:
             and snapshot.is_customer_managed
             and snapshot.spec == "SYMMETRIC_DEFAULT"
             and snapshot.origin != "EXTERNAL"
+            # Keys in custom key stores (CloudHSM, external) have no automatic rotation:
+            # GetKeyRotationStatus is not supported for them (API_GetKeyRotationStatus.html).
+            and snapshot.custom_key_store_id is None
         ):
             snapshot.rotation_enabled = _best_effort(
                 snapshot,

@@ -17,14 +17,16 @@ delay of minutes). See ``policy.state_before``.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.approval import parse_approval
-from shared.aws import ClientFactory, error_code
+from shared.aws import BOTO_CONFIG, ClientFactory, error_code
 from shared.config import Settings
 from shared.document import DependenciesSection
 from shared.journal import Journal, MemoryJournal
@@ -91,55 +93,97 @@ def caused_by_role(record: CloudTrailRecord, role_arn: str | None) -> bool:
 
 
 class KeyHistory(Protocol):
-    def transitions(self, key_arn: str, region: str, before: datetime) -> tuple[list[Transition], str | None]:
-        """Transitions before ``before``, and why the history is incomplete (``None`` if it is not)."""
+    def transitions(
+        self, key_arn: str, region: str, before: datetime, deadline: float | None = None
+    ) -> tuple[list[Transition], str | None]:
+        """Transitions before ``before``, and why the history is incomplete (``None`` if it is not);
+        ``deadline`` (monotonic seconds) bounds the lookups."""
         ...
 
 
-class CloudTrailHistory:
-    """Enabled/Disabled transitions of one key from CloudTrail ``LookupEvents`` (newest first)."""
+# The calls that leave a key Enabled or Disabled, looked up by event name: a lookup by the key as
+# a resource returns every Decrypt and GenerateDataKey as well. LookupEvents takes one attribute
+# per call and allows 2 calls a second per account and Region
+# (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html).
+HISTORY_EVENT_NAMES = ("DisableKey", "EnableKey", "CancelKeyDeletion")
+MIN_LOOKUP_SECONDS = 1.0  # below this much budget no lookup is started
+MAX_LOOKUP_SECONDS = 10.0  # and none may take longer than this
 
-    def __init__(self, clients: ClientFactory, max_events: int = HISTORY_MAX_EVENTS) -> None:
+
+def bounded_cloudtrail(clients: ClientFactory, region: str, seconds: float) -> Any:
+    """A CloudTrail client whose one call cannot outlast ``seconds``: read and connect timeouts
+    within it, no retries (a throttled or slow lookup is reported, not waited for)."""
+    config = BOTO_CONFIG.merge(
+        Config(
+            connect_timeout=max(0.5, min(seconds / 2, 3.0)),
+            read_timeout=max(0.5, seconds),
+            retries={"mode": "standard", "total_max_attempts": 1},
+        )
+    )
+    return clients.session.client("cloudtrail", region_name=region, config=config)
+
+
+class CloudTrailHistory:
+    """Enabled/Disabled transitions of one key from CloudTrail ``LookupEvents`` (newest first),
+    within a deadline: each call is bounded by the time left, and none starts without enough."""
+
+    def __init__(
+        self,
+        clients: ClientFactory,
+        max_events: int = HISTORY_MAX_EVENTS,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        client_for: Callable[[str, float], Any] | None = None,
+    ) -> None:
         self._clients = clients
         self._max_events = max_events
+        self._monotonic = monotonic
+        self._client_for = client_for or (
+            lambda region, seconds: bounded_cloudtrail(clients, region, seconds)
+        )
 
-    def transitions(self, key_arn: str, region: str, before: datetime) -> tuple[list[Transition], str | None]:
+    def transitions(
+        self, key_arn: str, region: str, before: datetime, deadline: float | None = None
+    ) -> tuple[list[Transition], str | None]:
         found: list[Transition] = []
-        examined = 0
-        client = self._clients.client("cloudtrail", region)
-        try:
-            pages = client.get_paginator("lookup_events").paginate(
-                LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key_arn}],
-                StartTime=before - timedelta(days=HISTORY_DAYS),
-                EndTime=before + timedelta(seconds=1),
-                PaginationConfig={"PageSize": 50},
-            )
-            for page in pages:
-                for event in page.get("Events", []):
-                    examined += 1
-                    state = transition_state(str(event.get("EventName")))
-                    when = event.get("EventTime")
-                    if state is None or not isinstance(when, datetime):
-                        continue
-                    detail = json.loads(event.get("CloudTrailEvent") or "{}")
-                    if detail.get("errorCode"):
-                        continue
-                    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-                    found.append(
-                        Transition(when, state, str(event["EventName"]), "CloudTrail", event.get("EventId"))
-                    )
-                # Newest first: once a transition is found and a page has passed it, older ones
-                # cannot change the answer.
-                if found or examined >= self._max_events:
-                    break
-        except (ClientError, BotoCoreError) as exc:
-            return found, f"CloudTrail unavailable: {error_code(exc)}"
+        key_id = key_arn.rsplit("/", 1)[-1]
+        for name in HISTORY_EVENT_NAMES:
+            remaining = MAX_LOOKUP_SECONDS if deadline is None else deadline - self._monotonic()
+            if remaining < MIN_LOOKUP_SECONDS:
+                return found, "CloudTrail lookup stopped: the time budget is spent"
+            client = self._client_for(region, min(remaining, MAX_LOOKUP_SECONDS))
+            try:
+                response = client.lookup_events(
+                    LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}],
+                    StartTime=before - timedelta(days=HISTORY_DAYS),
+                    EndTime=before + timedelta(seconds=1),
+                    MaxResults=50,
+                )
+            except (ClientError, BotoCoreError) as exc:
+                return found, f"CloudTrail unavailable: {error_code(exc)}"
+            for event in response.get("Events", []):
+                names = {str(r.get("ResourceName")) for r in event.get("Resources") or []}
+                if key_arn not in names and key_id not in names:
+                    continue
+                when = event.get("EventTime")
+                detail = json.loads(event.get("CloudTrailEvent") or "{}")
+                if not isinstance(when, datetime) or detail.get("errorCode"):
+                    continue
+                state = transition_state(name)
+                when = when if when.tzinfo else when.replace(tzinfo=UTC)
+                if state:
+                    found.append(Transition(when, state, name, "CloudTrail", event.get("EventId")))
+                break  # newest first: the latest of this name decides
         return found, None
 
 
 class RemediatorProtocol(Protocol):
     def remediate(
-        self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
+        self,
+        record: CloudTrailRecord,
+        snapshot: KeySnapshot,
+        dependencies: DependenciesSection,
+        deadline: float | None = None,
     ) -> Remediation: ...
 
 
@@ -147,7 +191,11 @@ class NoRemediation:
     """Remediation switched off (``REMEDIATION_MODE=off``): say so in the alert."""
 
     def remediate(
-        self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
+        self,
+        record: CloudTrailRecord,
+        snapshot: KeySnapshot,
+        dependencies: DependenciesSection,
+        deadline: float | None = None,
     ) -> Remediation:
         return Remediation("off", Outcome.OFF, resulting_state=snapshot.state)
 
@@ -172,7 +220,11 @@ class Remediator:
 
     # ----- the decision ------------------------------------------------------------------------
     def remediate(
-        self, record: CloudTrailRecord, snapshot: KeySnapshot, dependencies: DependenciesSection
+        self,
+        record: CloudTrailRecord,
+        snapshot: KeySnapshot,
+        dependencies: DependenciesSection,
+        deadline: float | None = None,
     ) -> Remediation:
         guard_key = self.settings.is_guard_key(snapshot.arn)
         # The guard's own keys are put back in every mode (the role may do so on exactly them).
@@ -188,7 +240,8 @@ class Remediator:
             key_readable=snapshot.readable,
             customer_managed=snapshot.is_customer_managed,
             key_state=snapshot.state,
-            protected=tags.get(self.settings.protect_tag_key, "").strip().lower() == "true",
+            # Compared as IAM's StringEqualsIgnoreCase compares it: case-insensitive, never trimmed.
+            protected=tags.get(self.settings.protect_tag_key, "").lower() == "true",
             dependencies=dependencies.total,
             discovery_complete=dependencies.complete,
             approved=approval.approved,
@@ -212,7 +265,9 @@ class Remediator:
             )
         if snapshot.key_id is None or snapshot.arn is None:  # readable keys always have both
             return Remediation(mode, Outcome.NOT_ATTEMPTED, detail="no key id", reasons=reasons)
-        result = self._execute(plan.action, record, snapshot, reasons, dry_run=mode == "dry-run")
+        result = self._execute(
+            plan.action, record, snapshot, reasons, dry_run=mode == "dry-run", deadline=deadline
+        )
         metrics.add_metric(name=f"Remediation{result.result.metric}", unit="Count", value=1)
         logger.info(
             "remediation",
@@ -233,6 +288,7 @@ class Remediator:
         reasons: list[str],
         *,
         dry_run: bool,
+        deadline: float | None = None,
     ) -> Remediation:
         mode = "dry-run" if dry_run else "enforce"
         key_id, key_arn = str(snapshot.key_id), str(snapshot.arn)
@@ -286,8 +342,8 @@ class Remediator:
                 resulting_state=state,
                 reasons=[*reasons, f"the key is {state}, not pending deletion: nothing to cancel"],
             )
-        verdict_reenable, evidence = self._restore_verdict(record, snapshot)
         if dry_run:
+            verdict_reenable, evidence = self._restore_verdict(record, snapshot, deadline)
             calls = ["CancelKeyDeletion", *(["EnableKey"] if verdict_reenable else [])]
             return Remediation(
                 mode,
@@ -318,6 +374,10 @@ class Remediator:
                 resulting_state=now_state or state,
                 reasons=reasons,
             )
+        # Act first: the deletion is cancelled before any CloudTrail lookup; the evidence for
+        # re-enabling is gathered afterwards, within what is left of the deadline (and before the
+        # cancel is journalled, so the journal still holds the state before the scheduling).
+        verdict_reenable, evidence = self._restore_verdict(record, snapshot, deadline)
         self._journal_own(key_arn, "CancelKeyDeletion", "Disabled")
         reasons.append(f"restore evidence: {evidence}")
         result, detail = Outcome.CANCELLED, None
@@ -338,7 +398,9 @@ class Remediator:
             reasons=reasons,
         )
 
-    def _restore_verdict(self, record: CloudTrailRecord, snapshot: KeySnapshot) -> tuple[bool, str]:
+    def _restore_verdict(
+        self, record: CloudTrailRecord, snapshot: KeySnapshot, deadline: float | None = None
+    ) -> tuple[bool, str]:
         """Re-enable after cancelling only if the key was Enabled before the deletion was scheduled."""
         key_arn = str(snapshot.arn)
         if self.settings.is_guard_key(key_arn):
@@ -347,12 +409,15 @@ class Remediator:
         tripwire = record.event_name != "ScheduleKeyDeletion"
         before = self._now() if tripwire or record.event_time is None else record.event_time
         transitions = list(self.journal.transitions(key_arn))
-        history, unavailable = self.history.transitions(key_arn, snapshot.region, before)
+        history, unavailable = self.history.transitions(key_arn, snapshot.region, before, deadline)
         transitions.extend(history)
         verdict = state_before(transitions, before, exclude_event_id=record.event_id)
         evidence = verdict.evidence
         if unavailable:
-            evidence += f" ({unavailable})"
+            # Incomplete evidence may miss a DisableKey just before the deletion was scheduled
+            # (the usual way to retire a compromised key): never re-enable on it.
+            evidence += f" ({unavailable}; the key is not re-enabled on incomplete evidence)"
+            return False, evidence
         return verdict.reenable, evidence
 
     def _journal_own(self, key_arn: str, event_name: str, state: str) -> None:

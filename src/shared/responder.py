@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from shared import assemble
 from shared.approval import parse_approval
 from shared.aws import ClientFactory
-from shared.config import RemediationMode, Settings
+from shared.config import RemediationMode, RemediationScope, Settings
 from shared.discovery import DependencySearch, Discoverer
 from shared.document import AlertDocument, DependenciesSection
 from shared.events import IMPORTED_MATERIAL_EXPIRED, SeverityRule, kms_event, tamper_call
@@ -38,7 +38,7 @@ from shared.parse import (
     parse_native_key_event,
     parse_record,
 )
-from shared.policy import Remediation
+from shared.policy import PENDING_STATES, Remediation
 from shared.remediation import NoRemediation, Remediator, RemediatorProtocol
 from shared.triage import TRIPWIRE_WINDOW_SECONDS, Triage, TriageFacts, triage
 
@@ -263,6 +263,11 @@ class Responder:
             # The key is still usable, but nobody in the account could put it back any more.
             decision = replace(decision, publish=True, skip_reason=None)
         notes += [f"Key policy check: {lockout.reason}."] if lockout else []
+        # act first, where the scope needs no discovery: cancelling is the first mutating call
+        deadline = self._deadline(started, remaining_seconds)
+        early = None
+        if self._acts_first(record, snapshot, decision):
+            early = self._act(record, snapshot, decision, assemble.not_searched("acted first"), deadline)
         # discover
         if decision.not_searched:
             dependencies, searched = assemble.not_searched(decision.not_searched), False
@@ -270,7 +275,7 @@ class Responder:
             budget = self.search.budget(started, remaining_seconds)
             dependencies, searched = self.search.for_key(snapshot, budget)
         # act
-        remediation = self._act(record, snapshot, decision, dependencies)
+        remediation = early or self._act(record, snapshot, decision, dependencies, deadline)
         remember(self.journal, record, key_arn, dependencies if searched else None, now)
         found = assemble.Findings(
             record=record,
@@ -336,12 +341,37 @@ class Responder:
         snapshot: KeySnapshot,
         decision: Triage,
         dependencies: DependenciesSection,
+        deadline: float | None = None,
     ) -> Remediation:
         if decision.not_remediated is None:
-            return self._remediator_for(snapshot).remediate(record, snapshot, dependencies)
+            return self._remediator_for(snapshot).remediate(record, snapshot, dependencies, deadline)
         outcome, detail = decision.not_remediated
         mode = self.settings.remediation_mode.value
         return Remediation(mode, outcome, detail=detail, resulting_state=snapshot.state)
+
+    def _deadline(self, started: float, remaining_seconds: float | None) -> float:
+        """When remediation's evidence lookups must stop: the function's time left, less what
+        publishing needs (the discovery budget when the time left is unknown)."""
+        if remaining_seconds is None:
+            return started + self.settings.discovery_max_seconds
+        return started + max(0.0, remaining_seconds - self.settings.publish_reserve_seconds)
+
+    def _acts_first(self, record: CloudTrailRecord, snapshot: KeySnapshot, decision: Triage) -> bool:
+        """Enforce mode with a scope that needs no discovery (``tagged``, ``all``), or a guard key:
+        the deletion is cancelled right after the key is re-read, before discovery and before any
+        CloudTrail lookup (section "Act first" of the threat model)."""
+        if decision.not_remediated is not None or snapshot.state not in PENDING_STATES:
+            return False
+        if self.settings.is_guard_key(snapshot.arn):
+            return True
+        return (
+            self.settings.remediation_mode is RemediationMode.ENFORCE
+            and self.settings.remediation_scope
+            in (
+                RemediationScope.TAGGED,
+                RemediationScope.ALL,
+            )
+        )
 
     def _remediator_for(self, snapshot: KeySnapshot) -> RemediatorProtocol:
         """The configured remediator, except for the guard's own keys: those are put back in every

@@ -64,6 +64,7 @@ ROUTES: dict[str, set[str]] = {
     "tripwire_decrypt.json": {TRIPWIRE},
     "tripwire_decrypt_disabled.json": {TRIPWIRE},
     "unrelated_create_key.json": set(),
+    "stop_logging.json": {"TamperTrailRule"},
 }
 
 
@@ -84,6 +85,13 @@ def intended_rules(envelope: dict[str, Any]) -> set[str]:
             if heartbeat and rule in (KEY_EVENTS, LIFECYCLE, KEY_DELETED, TRIPWIRE, *TAMPER_RULES)
             else set()
         )
+    if envelope.get("source") == "aws.cloudtrail":
+        # Any trail: the trail tamper rule (the other tamper calls are held to it in test_tamper.py).
+        trail_calls = ("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors")
+        tampered = (
+            detail.get("eventSource") == "cloudtrail.amazonaws.com" and detail.get("eventName") in trail_calls
+        )
+        return {"TamperTrailRule"} if envelope.get("detail-type") == CLOUDTRAIL and tampered else set()
     if envelope.get("source") != "aws.kms":
         return set()
     if envelope.get("detail-type") in NATIVE_EVENTS:

@@ -68,3 +68,15 @@ def test_the_imported_material_demo_shows_the_key_pending_import() -> None:
     assert doc["key"]["state"] == "PendingImport"
     assert doc["key"]["origin"] == "EXTERNAL"
     assert doc["severity"] == "critical"
+
+
+def test_the_stop_logging_demo_shows_a_critical_tamper_alert() -> None:
+    # make demo ARGS="--event stop_logging"
+    with restored_process_state():
+        (envelope,) = run_demo("stop_logging")
+    doc = json.loads(envelope["Message"])
+    assert (doc["kind"], doc["severity"]) == ("tamper", "critical")
+    assert doc["target"]["resource_type"] == "CloudTrail trail"
+    assert envelope["Subject"].startswith(
+        "[CRITICAL] 123456789012 us-east-1: kms-keyguard tampered with: StopLogging"
+    )

@@ -269,7 +269,7 @@ def test_without_evidence_the_key_is_left_disabled_and_the_alert_says_why(
     assert doc["remediation"]["outcome"] == "cancelled; left Disabled"
     assert (
         "restore evidence: no record of the key's state before the deletion was scheduled "
-        "(CloudTrail unavailable: AccessDenied)"
+        "(CloudTrail unavailable: AccessDenied; the key is not re-enabled on incomplete evidence)"
     ) in doc["remediation"]["reasons"]
 
 

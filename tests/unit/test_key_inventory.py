@@ -170,3 +170,24 @@ def test_the_key_policy_is_read_or_the_error_code_returned() -> None:
         stub.add_client_error("get_key_policy", "AccessDeniedException")
         assert inventory.key_policy(snapshot) == ("{}", None)
         assert inventory.key_policy(snapshot) == (None, "AccessDeniedException")
+
+
+@pytest.mark.parametrize(
+    ("origin", "store"),
+    [("AWS_CLOUDHSM", "cks-1234567890abcdef0"), ("EXTERNAL_KEY_STORE", "cks-0fedcba987654321")],
+)
+def test_no_rotation_status_is_requested_for_a_key_in_a_custom_key_store(origin: str, store: str) -> None:
+    # Given a symmetric customer managed key in a custom key store (no automatic rotation there)
+    client = boto3.client("kms", region_name=REGION)
+    metadata = {**DESCRIBE["KeyMetadata"], "Origin": origin, "CustomKeyStoreId": store}
+    snapshot = KeySnapshot.from_metadata("k", REGION, metadata)
+
+    # When it is enriched with rotation asked for
+    with Stubber(client) as stub:
+        stub.add_response("list_aliases", {"Aliases": []})
+        stub.add_response("list_resource_tags", {"Tags": []})
+        KeyInventory(_OneClient(client)).enrich(snapshot, rotation=True)
+
+    # Then GetKeyRotationStatus was not called (it would be an unexpected call, noted as unavailable)
+    assert snapshot.rotation_enabled is None
+    assert snapshot.notes() == []

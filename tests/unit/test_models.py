@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from shared.events import tamper_call
 from shared.models import CloudTrailRecord, event_window
+from shared.parse import parse_cloudtrail
 from shared.responder import UnprocessableEvent, parse_record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cloudtrail"
@@ -54,12 +56,33 @@ CLOUDTRAIL_SAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("path", CLOUDTRAIL_SAMPLES, ids=lambda p: p.stem)
-def test_every_cloudtrail_sample_event_parses_into_a_record(path: Path) -> None:
+KMS_SAMPLES = [path for path in CLOUDTRAIL_SAMPLES if json.loads(path.read_text())["source"] == "aws.kms"]
+OTHER_SAMPLES = [path for path in CLOUDTRAIL_SAMPLES if path not in KMS_SAMPLES]
+
+
+@pytest.mark.parametrize("path", KMS_SAMPLES, ids=lambda p: p.stem)
+def test_every_kms_sample_event_parses_into_a_record_naming_a_key(path: Path) -> None:
     event = json.loads(path.read_text())
     record = parse_record(event)
     assert record.event_name == event["detail"]["eventName"]
     assert record.resolve_key_arn()[0] is not None
+
+
+@pytest.mark.parametrize("path", OTHER_SAMPLES, ids=lambda p: p.stem)
+def test_every_other_services_sample_is_a_tamper_call_naming_its_resource(path: Path) -> None:
+    # Another service's call reaches the function only through a tamper rule (the tamper table).
+    event = json.loads(path.read_text())
+    with pytest.raises(UnprocessableEvent):
+        parse_record(event)  # never read as a KMS record
+    record = parse_cloudtrail(event)
+    assert event["source"] == f"aws.{record.event_source.split('.')[0]}" if record.event_source else False
+    call = tamper_call(record.event_source, record.event_name)
+    assert call is not None
+    assert call.resource(record.request_parameters)
+
+
+def test_there_is_a_tamper_sample() -> None:
+    assert [path.stem for path in OTHER_SAMPLES] == ["stop_logging"]
 
 
 def test_null_response_elements_is_accepted_and_key_comes_from_resources() -> None:

@@ -61,6 +61,8 @@ CRYPTO_OPERATIONS = frozenset(
 )
 MAX_CONTEXTS_PER_PRINCIPAL = 10
 
+LIST_GRANTS_LIMIT = 100
+
 
 def _keys_in(ctx: FinderContext) -> list[str]:
     return [arn for arn in sorted(ctx.identity.all_key_arns) if arn.split(":")[3] == ctx.region]
@@ -119,7 +121,9 @@ class GrantsFinder:
 
     def find(self, ctx: FinderContext) -> Iterator[GrantItem]:
         for arn in _keys_in(ctx):
-            for page in ctx.paginate("kms", "list_grants", page_size=1000, KeyId=arn):
+            # ListGrants takes Limit 1-100 (API_ListGrants.html, "Limit ... Valid Range: Minimum
+            # value of 1. Maximum value of 100"); a larger page size is rejected by KMS.
+            for page in ctx.paginate("kms", "list_grants", page_size=LIST_GRANTS_LIMIT, KeyId=arn):
                 for grant in page.get("Grants") or []:
                     yield grant_item(grant)
 

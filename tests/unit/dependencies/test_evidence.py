@@ -64,7 +64,7 @@ def _discover(kms_calls: list, trail_pages: list[dict] | None, **kwargs: object)
             kms.add_client_error(operation, service_error_code=response)
         else:
             kms.add_response(
-                operation, response, {"KeyId": KEY, **({"Limit": ANY} if operation == "list_grants" else {})}
+                operation, response, {"KeyId": KEY, **({"Limit": 100} if operation == "list_grants" else {})}
             )
     for page in trail_pages or []:
         if isinstance(page, str):

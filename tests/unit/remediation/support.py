@@ -66,7 +66,9 @@ class FakeHistory:
     transitions_: list[Transition] = field(default_factory=list)
     unavailable: str | None = None
 
-    def transitions(self, key_arn: str, region: str, before: datetime) -> tuple[list[Transition], str | None]:
+    def transitions(
+        self, key_arn: str, region: str, before: datetime, deadline: float | None = None
+    ) -> tuple[list[Transition], str | None]:
         return list(self.transitions_), self.unavailable
 
 

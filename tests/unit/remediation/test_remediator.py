@@ -15,7 +15,7 @@ from shared.document import DependenciesSection
 from shared.key_inventory import KeySnapshot
 from shared.models import CloudTrailRecord
 from shared.policy import Transition
-from shared.remediation import ACTIONS, CloudTrailHistory, Remediator, danger_averted
+from shared.remediation import ACTIONS, CloudTrailHistory, Remediator, bounded_cloudtrail, danger_averted
 from tests.unit.remediation.support import FakeHistory
 
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -153,39 +153,114 @@ def test_the_declared_actions_are_the_ones_called() -> None:
 
 
 # ----- CloudTrail history -----------------------------------------------------------------------
-def trail(name: str, when: datetime, error: str | None = None) -> dict[str, Any]:
+def trail(name: str, when: datetime, error: str | None = None, key: str = KEY_ARN) -> dict[str, Any]:
+    """A LookupEvents result entry, as CloudTrail returns it."""
     detail = {"eventName": name, **({"errorCode": error} if error else {})}
     return {
-        "EventId": f"id-{name}",
+        "EventId": f"id-{name}-{when:%H%M}",
         "EventName": name,
         "EventTime": when,
+        "Resources": [{"ResourceType": "AWS::KMS::Key", "ResourceName": key}],
         "CloudTrailEvent": json.dumps(detail),
     }
 
 
-def test_cloudtrail_history_keeps_successful_state_changes() -> None:
-    clients = ClientFactory()
+def _by_name(stub: Stubber, name: str, events: list[dict[str, Any]]) -> None:
+    stub.add_response(
+        "lookup_events",
+        {"Events": events},
+        {
+            "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
+            "StartTime": ANY,
+            "EndTime": ANY,
+            "MaxResults": 50,
+        },
+    )
+
+
+def test_cloudtrail_history_looks_up_by_event_name_and_keeps_this_keys_successful_changes() -> None:
+    # Given CloudTrail's DisableKey, EnableKey and CancelKeyDeletion events of the account
+    client = ClientFactory().client("cloudtrail", "us-east-1")
     before = datetime(2026, 11, 28, 9, 14, 3, tzinfo=UTC)
-    events = [
-        trail("Decrypt", datetime(2026, 11, 28, 9, 0, tzinfo=UTC)),
-        trail("DisableKey", datetime(2026, 11, 28, 8, 0, tzinfo=UTC), error="AccessDeniedException"),
-        trail("EnableKey", datetime(2026, 11, 27, tzinfo=UTC)),
-        trail("CreateKey", datetime(2026, 11, 1, tzinfo=UTC)),
-    ]
-    with Stubber(clients.client("cloudtrail", "us-east-1")) as stub:
-        stub.add_response("lookup_events", {"Events": events})
+    other = KEY_ARN.replace("1234abcd", "99999999")
+    with Stubber(client) as stub:
+        _by_name(
+            stub,
+            "DisableKey",
+            [
+                trail("DisableKey", datetime(2026, 11, 28, 9, 0, tzinfo=UTC), key=other),
+                trail("DisableKey", datetime(2026, 11, 28, 8, 0, tzinfo=UTC), error="AccessDeniedException"),
+            ],
+        )
+        _by_name(stub, "EnableKey", [trail("EnableKey", datetime(2026, 11, 27, tzinfo=UTC))])
+        _by_name(stub, "CancelKeyDeletion", [])
 
-        found, unavailable = CloudTrailHistory(clients).transitions(KEY_ARN, "us-east-1", before)
+        history = CloudTrailHistory(ClientFactory(), client_for=lambda region, seconds: client)
+        found, unavailable = history.transitions(KEY_ARN, "us-east-1", before)
 
+    # Then only this key's successful changes count, one lookup per name (never by resource)
     assert unavailable is None
-    assert [(t.event_name, t.state) for t in found] == [("EnableKey", "Enabled"), ("CreateKey", "Enabled")]
+    assert [(t.event_name, t.state) for t in found] == [("EnableKey", "Enabled")]
 
 
 def test_cloudtrail_unavailable_is_reported() -> None:
-    clients = ClientFactory()
-    with Stubber(clients.client("cloudtrail", "us-east-1")) as stub:
+    client = ClientFactory().client("cloudtrail", "us-east-1")
+    with Stubber(client) as stub:
         stub.add_client_error("lookup_events", "AccessDeniedException")
 
-        found, unavailable = CloudTrailHistory(clients).transitions(KEY_ARN, "us-east-1", NOW)
+        history = CloudTrailHistory(ClientFactory(), client_for=lambda region, seconds: client)
+        found, unavailable = history.transitions(KEY_ARN, "us-east-1", NOW)
 
     assert (found, unavailable) == ([], "CloudTrail unavailable: AccessDeniedException")
+
+
+def test_a_lookup_that_takes_30_seconds_cannot_push_past_the_deadline() -> None:
+    # Given a fake clock, 20 s left before the deadline, and a CloudTrail whose first lookup takes 30 s
+    clock = [100.0]
+    deadline = clock[0] + 20
+    client = ClientFactory().client("cloudtrail", "us-east-1")
+    asked: list[float] = []
+
+    class Slow:
+        """The stubbed client, each lookup taking 30 s of the fake clock."""
+
+        def lookup_events(self, **kwargs: Any) -> Any:
+            clock[0] += 30
+            return client.lookup_events(**kwargs)
+
+    def client_for(region: str, seconds: float) -> Any:
+        asked.append(seconds)
+        return Slow()
+
+    with Stubber(client) as stub:
+        _by_name(stub, "DisableKey", [])
+        history = CloudTrailHistory(ClientFactory(), monotonic=lambda: clock[0], client_for=client_for)
+
+        # When the history is read within the deadline
+        found, unavailable = history.transitions(KEY_ARN, "us-east-1", NOW, deadline)
+
+    # Then the one call was bounded by the time left (its client's timeouts), no further lookup was
+    # started once the budget was spent, and the history says it is incomplete
+    assert asked == [pytest.approx(10.0)]  # min(20 s left, the 10 s cap)
+    assert found == []
+    assert unavailable == "CloudTrail lookup stopped: the time budget is spent"
+
+
+def test_no_lookup_starts_without_enough_time() -> None:
+    asked: list[float] = []
+    history = CloudTrailHistory(
+        ClientFactory(), monotonic=lambda: 100.0, client_for=lambda region, seconds: asked.append(seconds)
+    )
+
+    found, unavailable = history.transitions(KEY_ARN, "us-east-1", NOW, deadline=100.5)
+
+    assert (found, asked) == ([], [])
+    assert unavailable == "CloudTrail lookup stopped: the time budget is spent"
+
+
+def test_the_bounded_client_cannot_outlast_the_time_left() -> None:
+    client = bounded_cloudtrail(ClientFactory(), "us-east-1", 4.0)
+    config = client.meta.config
+    assert config.read_timeout == 4.0
+    assert config.connect_timeout <= 2.0
+    assert config.retries["total_max_attempts"] == 1  # the one call, no retry
