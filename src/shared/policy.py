@@ -6,9 +6,7 @@ unit tests walk them row by row. No I/O, no clock: every input is a field of a f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 
 from shared.document import Severity
@@ -16,6 +14,10 @@ from shared.events import KEY_DELETED as KEY_DELETED  # re-exported: the severit
 from shared.events import REMINDER as REMINDER
 from shared.events import TRIPWIRE_ERROR as TRIPWIRE_ERROR  # re-exported: remediation reads it
 from shared.events import TRIPWIRE_ERRORS, Action, SeverityRule, kms_event
+from shared.restore import RestoreVerdict as RestoreVerdict  # re-exported: remediation reads them
+from shared.restore import Transition as Transition
+from shared.restore import state_before as state_before
+from shared.restore import transition_state as transition_state
 
 PENDING_STATES = frozenset({"PendingDeletion", "PendingReplicaDeletion"})
 # States in which a key cannot be used for cryptography ("Key states of AWS KMS keys":
@@ -394,57 +396,6 @@ def _scope_reason(facts: RemediationFacts) -> str:
     if facts.protected:
         return f"scope tagged: the key is tagged {tag}"
     return f"scope tagged: the key is not tagged {tag}"
-
-
-# ----- restore evidence ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Transition:
-    """A call that left the key Enabled or Disabled, from CloudTrail or keyguard's own journal."""
-
-    time: datetime
-    state: str  # "Enabled" | "Disabled"
-    event_name: str
-    source: str  # "CloudTrail" | "keyguard journal"
-    event_id: str | None = None
-
-
-def transition_state(event_name: str) -> str | None:
-    """The state a successful call leaves the key in (the event table's ``leaves``).
-
-    ScheduleKeyDeletion leaves none: it is the change whose "before" we are asking about.
-    """
-    return kms_event(event_name).leaves
-
-
-@dataclass(frozen=True)
-class RestoreVerdict:
-    reenable: bool
-    evidence: str
-
-
-def state_before(
-    transitions: Iterable[Transition], before: datetime, *, exclude_event_id: str | None = None
-) -> RestoreVerdict:
-    """Was the key Enabled just before ``before``? Re-enable only on positive evidence.
-
-    The latest transition at or before ``before`` decides; at the same second a Disabled transition
-    wins (a script that disables and schedules in one go must not get its key re-enabled).
-    """
-    candidates = [
-        t
-        for t in transitions
-        if t.time <= before and (exclude_event_id is None or t.event_id != exclude_event_id)
-    ]
-    if not candidates:
-        return RestoreVerdict(False, "no record of the key's state before the deletion was scheduled")
-    latest = max(candidates, key=lambda t: (t.time, t.state == "Disabled"))
-    when = latest.time.strftime("%Y-%m-%dT%H:%M:%SZ")
-    described = f"{latest.source}: {latest.event_name} at {when}"
-    if latest.state == "Enabled":
-        return RestoreVerdict(True, f"the key was Enabled before the deletion was scheduled ({described})")
-    return RestoreVerdict(
-        False, f"the key was already Disabled before the deletion was scheduled ({described})"
-    )
 
 
 # ----- tripwire -----------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.approval import Approval, approval_note
+from shared.assemble.finish import finished
 from shared.assemble.headline import headline
+from shared.assemble.notices import missed_event_alert, tamper_alert
 from shared.assemble.sections import (
     actor_section,
     event_section,
@@ -24,7 +26,6 @@ from shared.assemble.sections import (
     not_searched,
     remediation_section,
 )
-from shared.assemble.steps import DEFAULT_ALLOW_TAG, next_steps
 from shared.config import Settings
 from shared.document import (
     ActorSection,
@@ -35,21 +36,18 @@ from shared.document import (
     Severity,
     TargetSection,
 )
-from shared.events import KEY_DELETED, MISSED_EVENT, REMINDER, Kind, SeverityRule, TamperCall, kms_event
+from shared.events import KEY_DELETED, REMINDER, Kind, SeverityRule, kms_event
 from shared.journal import RememberedDependencies
 from shared.key_inventory import KeySnapshot
 from shared.lockout import PolicyVerdict
 from shared.models import CloudTrailRecord, event_window
 from shared.parse import KeyDeletion
 from shared.policy import (
-    PENDING_STATES,
     Outcome,
     Remediation,
     SeverityFacts,
     danger_averted,
-    missed_event_severity,
     severity_for,
-    tamper_severity,
 )
 from shared.sanitize import clean
 from shared.triage import Triage
@@ -67,14 +65,6 @@ __all__ = [
     "tamper_alert",
     "with_remembered",
 ]
-
-
-def _titled(doc: AlertDocument, allow_tag: str = DEFAULT_ALLOW_TAG) -> AlertDocument:
-    """The finished document: its next steps, title and summary, all read from its own fields."""
-    if not doc.next_steps:  # tamper and missed-event notices bring their own
-        doc = doc.model_copy(update={"next_steps": next_steps(doc, allow_tag)})
-    title, summary = headline(doc)
-    return doc.model_copy(update={"title": title, "summary": summary})
 
 
 @dataclass(frozen=True)
@@ -164,7 +154,7 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
         )
     )
     notes.append("Severity: " + "; ".join(reasons) + ".")
-    return _titled(
+    return finished(
         AlertDocument(
             alert_id=record.event_id or fingerprint(record.model_dump(mode="json", by_alias=True)),
             kind=kind.value,
@@ -244,7 +234,7 @@ def deleted_alert(
             discovery_complete=dependencies.complete,
         )
     )
-    return _titled(
+    return finished(
         AlertDocument(
             alert_id=envelope.id or fingerprint(dict(raw)),
             kind=Kind.DELETED.value,
@@ -318,7 +308,7 @@ def reminder_alert(
     )
     notes.append("Severity: " + "; ".join(reasons) + ".")
     mode = settings.remediation_mode.value
-    return _titled(
+    return finished(
         AlertDocument(
             alert_id=f"reminder-{snapshot.key_id}-{now.date().isoformat()}",
             kind=Kind.REMINDER.value,
@@ -347,7 +337,7 @@ def invalid_event_alert(event: Any, reason: str, mode: str, now: datetime) -> Al
     """An event that could not be parsed: reported (medium), never dropped."""
     raw = event if isinstance(event, Mapping) else {"value": repr(event)[:200]}
     event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-    return _titled(
+    return finished(
         AlertDocument(
             alert_id=event_id or fingerprint(raw),
             kind=Kind.INVALID_EVENT.value,
@@ -368,111 +358,6 @@ def invalid_event_alert(event: Any, reason: str, mode: str, now: datetime) -> Al
                 Remediation(mode, Outcome.NOT_ATTEMPTED, detail="the event could not be parsed")
             ),
             notes=[reason],
-            generated_at=iso(now) or "",
-        )
-    )
-
-
-def tamper_alert(
-    record: CloudTrailRecord, call: TamperCall, mode: str, now: datetime, notes: tuple[str, ...] = ()
-) -> AlertDocument:
-    """A call that would silence or blind the guard: who did what to which of its resources."""
-    resource = call.resource(record.request_parameters)
-    severity, reasons = tamper_severity(record.failed)
-    target = TargetSection(
-        service=record.event_source or "unknown",
-        resource_type=call.what,
-        name=clean(resource, 300) if resource else None,
-    )
-    named = f"{call.what} {target.name}" if target.name else f"a {call.what} the record does not name"
-    if record.failed:
-        done = f"{record.event_name} on {named} was refused ({record.error_code})."
-    else:
-        done = f"{record.event_name} on {named} succeeded."
-    return _titled(
-        AlertDocument(
-            alert_id=record.event_id or fingerprint(record.model_dump(mode="json", by_alias=True)),
-            kind=Kind.TAMPER.value,
-            severity=severity,
-            title="",
-            summary="",
-            event=event_section(record, None, False),
-            actor=actor_section(record, record.account),
-            key=KeySection(arn=None, id=None, readable=False),
-            dependencies=not_searched("a tamper alert is not about a key"),
-            remediation=remediation_section(
-                Remediation(mode, Outcome.NOT_ATTEMPTED, detail="tampering is reported, never undone")
-            ),
-            next_steps=[
-                f"Confirm with the caller that {record.event_name} on this {call.what} was intended; "
-                "if not, revoke the caller's credentials and restore the resource (redeploy the stack).",
-                "Until it is restored, kms-keyguard may not see or report KMS key events: check keys "
-                "for missed deletions with `keyguard audit`.",
-            ],
-            notes=[*notes, done, "Severity: " + "; ".join(reasons) + "."],
-            generated_at=iso(now) or "",
-            target=target,
-        )
-    )
-
-
-def missed_event_alert(snapshot: KeySnapshot, settings: Settings, now: datetime) -> AlertDocument:
-    """A key found unusable by the reconciliation pass with no alert on record: its key event was
-    never delivered (EventBridge delivers CloudTrail events best effort), or never routed."""
-    key_arn = str(snapshot.arn)
-    state = snapshot.state
-    severity, reasons = missed_event_severity(state, settings.is_guard_key(key_arn))
-    key = key_section(snapshot, now)
-    target = f"--key-id {snapshot.key_id} --region {snapshot.region}"
-    steps = [
-        "Find who changed the key and when: CloudTrail event history for the key "
-        "(ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, custom key store changes).",
-    ]
-    if state in PENDING_STATES:
-        steps += [
-            f"To keep the key: aws kms cancel-key-deletion {target}",
-            f"Then re-enable it if it was Enabled before (cancelling leaves it Disabled): "
-            f"aws kms enable-key {target}",
-        ]
-    elif state == "Disabled":
-        steps.append(f"To use the key again: aws kms enable-key {target}")
-    elif state == "PendingImport":
-        steps.append("Import the key material again (it was deleted or expired) to make the key usable.")
-    elif state == "Unavailable":
-        steps.append("Reconnect the key's custom key store to make the key usable again.")
-    mode = settings.remediation_mode.value
-    return _titled(
-        AlertDocument(
-            alert_id=f"missed-{snapshot.key_id}-{state}-{now.date().isoformat()}",
-            kind=Kind.MISSED_EVENT.value,
-            severity=severity,
-            title="",
-            summary="",
-            event=EventSection(
-                name=MISSED_EVENT,
-                id=None,
-                time=iso(now),
-                region=snapshot.region,
-                account=key_arn.split(":")[4],
-            ),
-            actor=ActorSection.nobody(),
-            key=key,
-            dependencies=not_searched("the reconciliation pass reads keys only"),
-            remediation=remediation_section(
-                Remediation(
-                    mode,
-                    Outcome.NOT_ATTEMPTED,
-                    detail="the reconciliation pass never acts",
-                    resulting_state=state,
-                )
-            ),
-            next_steps=steps,
-            notes=[
-                f"The key is {state}, but no alert about it in this state is on record: the key event "
-                "was not delivered to kms-keyguard (EventBridge delivers CloudTrail events best "
-                "effort) or happened while the guard was not listening.",
-                "Severity: " + "; ".join(reasons) + ".",
-            ],
             generated_at=iso(now) or "",
         )
     )
