@@ -22,6 +22,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.aws import ClientFactory, error_code
+from shared.config import Settings
 from shared.document import DependenciesSection
 from shared.key_inventory import KeyInventory, KeySnapshot
 from shared.keyref import parse_key_reference
@@ -164,3 +165,16 @@ class RoleUnavailableRemediation:
     ) -> Remediation:
         detail = f"{self.failure.code} assuming {self.failure.role_arn}"
         return Remediation(self.mode, Outcome.FAILED, detail=detail, resulting_state=snapshot.state)
+
+
+def is_own_member_session(record: CloudTrailRecord, settings: Settings) -> bool:
+    """Whether a member account's call was the hub's own remediation: made through the member
+    remediation role in a session carrying the hub's source identity (set by ``MemberAccounts``;
+    a source identity cannot be changed once set for a role session)."""
+    if settings.organization_id is None:
+        return False
+    context = record.user_identity.session_context
+    if context is None or context.source_identity != SOURCE_IDENTITY:
+        return False
+    issuer = context.session_issuer.arn if context.session_issuer else None
+    return bool(issuer) and str(issuer).endswith(f":role/{settings.member_remediation_role_name}")
