@@ -205,3 +205,30 @@ def test_credentials_are_cached_per_account_and_role_until_they_expire() -> None
         # Then STS was called once for the hour, and again only when the credentials neared expiry
         stub.assert_no_pending_responses()
     assert later is not first
+
+
+def test_the_hubs_own_call_in_a_member_account_is_not_remediated_again(member_key: str) -> None:
+    # Given enforce mode, and a call made in M through M's remediation role by the hub's session
+    config = settings(remediation_mode="enforce")
+    publisher = Captured()
+    responder = Responder(
+        config,
+        ClientFactory(),
+        publisher=publisher,
+        member_remediator=lambda acting: Remediator(config, acting, history=FakeHistory()),
+    )
+    event = forwarded("ScheduleKeyDeletion", member_key)
+    role = f"arn:aws:iam::{MEMBER}:role/kms-keyguard-remediation"
+    event["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{MEMBER}:assumed-role/kms-keyguard-remediation/x"
+    context = event["detail"]["userIdentity"]["sessionContext"]
+    context["sessionIssuer"]["arn"] = role
+    context["sourceIdentity"] = SOURCE_IDENTITY
+
+    # When it comes back through the central bus
+    responder.handle(event)
+
+    # Then it is recognised as the hub's own (loop guard) and the key is left as it is
+    (doc,) = publisher.docs
+    assert doc.remediation.outcome == "skipped: caused by kms-keyguard (loop guard)"
+    state = member_client("kms").describe_key(KeyId=member_key)["KeyMetadata"]["KeyState"]
+    assert state == "PendingDeletion"
