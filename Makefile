@@ -67,6 +67,7 @@ typecheck: venv
 
 cfn-lint: venv
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint org/*.yaml
 
 validate: $(SAM)
 	$(SAM) validate --lint --template template.yaml

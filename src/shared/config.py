@@ -69,7 +69,13 @@ ENV_FIELDS: dict[str, str] = {
     "GUARD_KEY_ARNS": "guard_key_arns",
     "HEALTH_TOPIC_ARN": "health_topic_arn",
     "APPROVAL_MAX_DAYS": "approval_max_days",
+    "ORGANIZATION_ID": "organization_id",
+    "MEMBER_ROLE_NAME": "member_role_name",
+    "MEMBER_REMEDIATION_ROLE_NAME": "member_remediation_role_name",
 }
+
+# An IAM role name (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html).
+ROLE_NAME = r"^[\w+=,.@-]{1,64}$"
 
 
 class Settings(BaseModel):
@@ -106,8 +112,16 @@ class Settings(BaseModel):
     health_topic_arn: str | None = Field(default=None, pattern=SNS_TOPIC_ARN)
     # An approval's "until=" may be at most this many days after the approval was tagged.
     approval_max_days: int = Field(default=30, ge=1, le=90)
+    # Organization mode (docs/organization.md): None guards this account only. Otherwise an event
+    # whose account is another one is enriched through that account's MEMBER_ROLE_NAME and
+    # remediated through its MEMBER_REMEDIATION_ROLE_NAME (org/member-roles.yaml).
+    organization_id: str | None = Field(default=None, pattern=r"^o-[a-z0-9]{10,32}$")
+    member_role_name: str = Field(default="kms-keyguard-discovery", pattern=ROLE_NAME)
+    member_remediation_role_name: str = Field(default="kms-keyguard-remediation", pattern=ROLE_NAME)
 
-    @field_validator("idempotency_table_name", "function_role_arn", "health_topic_arn", mode="before")
+    @field_validator(
+        "idempotency_table_name", "function_role_arn", "health_topic_arn", "organization_id", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

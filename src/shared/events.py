@@ -47,7 +47,7 @@ class Route(StrEnum):
     TRIPWIRE = "tripwire"  # not routed by name: arrives only when it fails with TRIPWIRE_ERRORS
     # Tampering with the guard or its inputs (``TAMPER_TABLE``), one rule each.
     TAMPER_TRAIL = "tamper-trail"  # CloudTrail (any trail) and the stack's EventBridge rules
-    TAMPER_COMPUTE = "tamper-compute"  # the stack's functions, idempotency table and queues
+    TAMPER_COMPUTE = "tamper-compute"  # the stack's functions, table, queues and central bus
     TAMPER_ALERTING = "tamper-alerting"  # the stack's topics, alarms and log groups
 
 
@@ -338,6 +338,26 @@ TAMPER_TABLE: tuple[TamperCall, ...] = (
         "functionName",
         "Lambda function",
         prefix=True,
+    ),
+    # Organization mode: the central bus the member accounts forward to (only this stack's rules
+    # are on it). Rule and permission calls name the bus in eventBusName
+    # (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html); deleting the
+    # bus needs its rules deleted first, which this row catches.
+    TamperCall(
+        "aws.events",
+        "events.amazonaws.com",
+        (
+            "DisableRule",
+            "DeleteRule",
+            "PutRule",
+            "RemoveTargets",
+            "PutTargets",
+            "PutPermission",
+            "RemovePermission",
+        ),
+        Route.TAMPER_COMPUTE,
+        "eventBusName",
+        "EventBridge central bus",
     ),
     TamperCall(
         "aws.dynamodb",

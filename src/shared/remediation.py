@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.accounts import is_own_member_session
 from shared.approval import parse_approval
 from shared.aws import ClientFactory, error_code
 from shared.config import Settings
@@ -159,7 +160,8 @@ class Remediator:
             discovery_complete=dependencies.complete,
             approved=approval.approved,
             approval_text=approval.describe(self.settings.allow_deletion_tag_key),
-            caused_by_self=caused_by_role(record, self.settings.function_role_arn),
+            caused_by_self=caused_by_role(record, self.settings.function_role_arn)
+            or is_own_member_session(record, self.settings),
             reenable_disabled_keys=self.settings.reenable_disabled_keys,
             protect_tag_key=self.settings.protect_tag_key,
             guard_key=guard_key,

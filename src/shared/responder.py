@@ -17,6 +17,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared import assemble
+from shared.accounts import (
+    MemberAccounts,
+    MemberRoleUnavailable,
+    RoleUnavailableRemediation,
+    UnreachableInventory,
+)
 from shared.approval import parse_approval
 from shared.aws import ClientFactory
 from shared.config import RemediationMode, RemediationScope, Settings
@@ -106,6 +112,7 @@ class Responder:
         now: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         journal: Journal | None = None,
+        member_remediator: Callable[[ClientFactory], RemediatorProtocol] | None = None,
     ) -> None:
         self.settings = settings
         self.clients = clients or ClientFactory()
@@ -127,6 +134,12 @@ class Responder:
             )
         self.remediator: RemediatorProtocol = remediator
         self._guard_remediator: RemediatorProtocol | None = None
+        self.accounts = MemberAccounts(self.clients, clock=self._now)
+        # Builds the remediator acting through a member's remediation role (its client factory).
+        self._member_remediator = member_remediator or (
+            lambda acting: Remediator(settings, acting, journal=self.journal, now=self._now)
+        )
+        self._members: dict[str, Responder] = {}
 
     @property
     def idempotency(self) -> IdempotentRunner | None:
@@ -231,7 +244,42 @@ class Responder:
             metrics.add_metric(name="UnprocessableEvent", unit="Count", value=1)
             mode = self.settings.remediation_mode.value
             return Evaluation(assemble.invalid_event_alert(event, str(exc), mode, self._now()))
-        return self._record(record, started, remaining_seconds, claim=claim)
+        return self._for_account(record)._record(record, started, remaining_seconds, claim=claim)
+
+    def _for_account(self, record: CloudTrailRecord) -> Responder:
+        """This responder for the hub's own events; for a member account's, one acting there through
+        its roles (organization mode), sharing this one's publisher and journal."""
+        account, settings = record.account, self.settings
+        own = (settings.function_role_arn or "").split(":")[4:5]
+        if settings.organization_id is None or not account or [account] == own:
+            return self
+        member = self._members.get(account)
+        if member is None:
+            region = record.aws_region or self.clients.default_region or "us-east-1"
+            member = self._member(account, region)
+            self._members[account] = member
+        return member
+
+    def _member(self, account: str, region: str) -> Responder:
+        s, inventory = self.settings, None
+        remediator: RemediatorProtocol | None = None
+        try:
+            clients = self.accounts.factory(account, s.member_role_name, region)
+        except MemberRoleUnavailable as exc:
+            logger.warning("member role unavailable", account=account, role_arn=exc.role_arn, error=exc.code)
+            clients, inventory = self.clients, UnreachableInventory(exc, self.clients)
+        if s.remediation_mode is not RemediationMode.OFF:
+            try:
+                acting = self.accounts.factory(account, s.member_remediation_role_name, region)
+                remediator = self._member_remediator(acting)
+            except MemberRoleUnavailable as exc:
+                remediator = RoleUnavailableRemediation(s.remediation_mode.value, exc)
+        # The alert is published, and the journal kept, by the hub (never in the member account).
+        return Responder(
+            s, clients, inventory=inventory, publisher=self.publisher, journal=self.journal,
+            remediator=remediator, discoverer=self.search.discoverer, now=self._now,
+            monotonic=self._monotonic,
+        )  # fmt: skip
 
     def _record(
         self, record: CloudTrailRecord, started: float, remaining_seconds: float | None, *, claim: bool

@@ -84,11 +84,17 @@ def deployed(template: Mapping[str, Any], parameters: Mapping[str, str] | None =
 
 
 def pattern_rules(template: Mapping[str, Any]) -> list[str]:
-    """The rules that match events by pattern (the scheduled rules have none)."""
+    """The default bus's rules that match events by pattern (the scheduled rules have none).
+
+    The organization's central bus holds copies of some of them (``EventBusName`` set, checked
+    against their originals in test_organization.py); the default bus's rules are the originals.
+    """
     return [
         name
         for name, body in template["Resources"].items()
-        if body["Type"] == "AWS::Events::Rule" and "EventPattern" in body["Properties"]
+        if body["Type"] == "AWS::Events::Rule"
+        and "EventPattern" in body["Properties"]
+        and "EventBusName" not in body["Properties"]
     ]
 
 

@@ -156,7 +156,8 @@ def _alarms_on(resources: dict[str, Any], namespace: str, metric: str) -> dict[s
 
 
 def _dimension(props: dict[str, Any]) -> Any:
-    (dimension,) = props["Dimensions"]
+    # A rule on the organization's central bus is named by its bus as well (EventBusName).
+    (dimension,) = [d for d in props["Dimensions"] if d["Name"] != "EventBusName"]
     return dimension["Value"]
 
 
@@ -221,6 +222,8 @@ def test_dead_letter_queue_accepts_only_this_stacks_rules(resources: dict[str, A
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
     sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    # The central bus's rules exist in organization mode only: {"Fn::If": [cond, arn, NoValue]}.
+    sources = [s["Fn::If"][1] if "Fn::If" in s else s for s in sources]
     assert sorted(source["Fn::GetAtt"][0] for source in sources) == sorted(
         of_type(resources, "AWS::Events::Rule")
     )

@@ -79,6 +79,10 @@ def test_every_rule_targets_a_function_that_lets_it_invoke(cfn: dict[str, Any]) 
         "TamperAlertingRule",
         "ReminderSchedule",
         "ReconcileSchedule",
+        "CentralKeyEventsRule",
+        "CentralLifecycleRule",
+        "CentralKeyDeletedRule",
+        "CentralTripwireRule",
     }
     for name, rule in rules.items():
         (target,) = rule["Properties"]["Targets"]
@@ -103,4 +107,8 @@ def test_conditions_are_left_for_cloudformation(template: dict[str, Any], cfn: d
     )
     assert cfn["Resources"]["AlertEmailSubscription"]["Condition"] == "HasAlertEmail"
     policies = cfn["Resources"]["KeyEventsRole"]["Properties"]["Policies"]
-    assert [p["Fn::If"][0] for p in policies if "Fn::If" in p] == ["IsEnforceTagged", "IsEnforceAnyKey"]
+    assert [p["Fn::If"][0] for p in policies if "Fn::If" in p] == [
+        "IsOrganization",
+        "IsEnforceTagged",
+        "IsEnforceAnyKey",
+    ]
