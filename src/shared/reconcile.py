@@ -13,16 +13,13 @@ rotation status, grants or policy), GetItem and PutItem on the table, Publish on
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from shared.assemble import missed_event_alert
-from shared.aws import ClientFactory
-from shared.config import Settings
-from shared.journal import DynamoJournal, Journal, JournalUnavailable, MemoryJournal
-from shared.key_inventory import KeyInventory, KeySnapshot, describe_keys
+from shared.journal import JournalUnavailable
+from shared.key_inventory import KeySnapshot, describe_keys
 from shared.observability import logger, metrics
+from shared.sweep import KeySweep
 
 RECONCILE_ACTIONS: tuple[str, ...] = (
     "kms:ListKeys",
@@ -38,35 +35,8 @@ RECONCILED_STATES = frozenset(
 MISSED_MARKER_SECONDS = 3600  # two overlapping runs never both publish for one key
 
 
-class Reconciler:
+class Reconciler(KeySweep):
     """Finds unusable keys with no alert on record and publishes one "missed event" alert each."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        clients: ClientFactory,
-        *,
-        publisher: Any = None,
-        journal: Journal | None = None,
-        now: Callable[[], datetime] | None = None,
-        max_workers: int = 16,
-    ) -> None:
-        self.settings = settings
-        self.clients = clients
-        self.max_workers = max_workers
-        self._now = now or (lambda: datetime.now(UTC))
-        self._publisher = publisher
-        self.inventory = KeyInventory(clients, clock=self._now)
-        table = settings.idempotency_table_name
-        self.journal: Journal = journal or (DynamoJournal(clients, table) if table else MemoryJournal())
-
-    @property
-    def publisher(self) -> Any:
-        if self._publisher is None:
-            from shared.alerting import SnsPublisher
-
-            self._publisher = SnsPublisher.for_topic(self.clients, self.settings.alert_topic_arn)
-        return self._publisher
 
     def run(self, region: str | None = None) -> dict[str, Any]:
         """One pass; returns counts. A failed publish raises (the scheduled rule retries the run)."""

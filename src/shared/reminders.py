@@ -9,7 +9,7 @@ day: a marker keyed on the key ARN and the date, in the idempotency table (in me
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.approval import parse_approval
@@ -18,9 +18,10 @@ from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.document import AlertDocument
 from shared.errors import ConfigurationError
-from shared.journal import DynamoJournal, Journal, MemoryJournal
-from shared.key_inventory import KeyInventory, KeySnapshot, describe_keys
+from shared.journal import Journal
+from shared.key_inventory import KeySnapshot, describe_keys
 from shared.observability import logger, metrics
+from shared.sweep import KeySweep
 
 REMINDER_ACTIONS: tuple[str, ...] = (
     "kms:ListKeys",
@@ -45,7 +46,7 @@ def parse_reminder_days(raw: str | None) -> tuple[int, ...]:
     return days
 
 
-class Reminders:
+class Reminders(KeySweep):
     """Finds keys pending deletion at a reminder distance and publishes one reminder each."""
 
     def __init__(
@@ -59,23 +60,10 @@ class Reminders:
         now: Callable[[], datetime] | None = None,
         max_workers: int = 16,
     ) -> None:
-        self.settings = settings
-        self.clients = clients
+        super().__init__(
+            settings, clients, publisher=publisher, journal=journal, now=now, max_workers=max_workers
+        )
         self.days = days
-        self.max_workers = max_workers
-        self._now = now or (lambda: datetime.now(UTC))
-        self._publisher = publisher
-        self.inventory = KeyInventory(clients, clock=self._now)
-        table = settings.idempotency_table_name
-        self.journal: Journal = journal or (DynamoJournal(clients, table) if table else MemoryJournal())
-
-    @property
-    def publisher(self) -> Any:
-        if self._publisher is None:
-            from shared.alerting import SnsPublisher
-
-            self._publisher = SnsPublisher.for_topic(self.clients, self.settings.alert_topic_arn)
-        return self._publisher
 
     def run(self, region: str | None = None) -> dict[str, Any]:
         """One daily pass; returns counts. A failed publish raises (the scheduled rule retries)."""
