@@ -180,5 +180,14 @@ def is_own_member_session(record: CloudTrailRecord, settings: Settings) -> bool:
     context = record.user_identity.session_context
     if context is None or context.source_identity != SOURCE_IDENTITY:
         return False
-    issuer = context.session_issuer.arn if context.session_issuer else None
-    return bool(issuer) and str(issuer).endswith(f":role/{settings.member_remediation_role_name}")
+    issuer = context.session_issuer
+    if issuer is None or not issuer.arn or record.account is None:
+        return False
+    # The role of the key's own account: a same-named role elsewhere (an account the person being
+    # watched controls, where they may set any source identity) is not the hub.
+    role = issuer.arn.split(":", 5)
+    return (
+        len(role) == 6
+        and role[4] == record.account
+        and role[5] == f"role/{settings.member_remediation_role_name}"
+    )

@@ -14,9 +14,13 @@ MEMBER = "210987654321"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 
 
-def record(role: str, source_identity: str | None) -> CloudTrailRecord:
+def record(role: str, source_identity: str | None, role_account: str = MEMBER) -> CloudTrailRecord:
     context: dict[str, Any] = {
-        "sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{MEMBER}:role/{role}", "accountId": MEMBER}
+        "sessionIssuer": {
+            "type": "Role",
+            "arn": f"arn:aws:iam::{role_account}:role/{role}",
+            "accountId": role_account,
+        }
     }
     if source_identity is not None:
         context["sourceIdentity"] = source_identity
@@ -53,3 +57,16 @@ ORG = Settings(alert_topic_arn=TOPIC, organization_id="o-abcdef1234")
 )
 def test_own_member_session(role: str, source_identity: str | None, settings: Settings, own: bool) -> None:
     assert is_own_member_session(record(role, source_identity), settings) is own
+
+
+def test_a_same_named_role_in_another_account_is_not_the_hub() -> None:
+    # Given a call on the member's key from an account the caller controls, through a role named like
+    # the member remediation role and a session carrying the hub's source identity
+    forged = record("kms-keyguard-remediation", SOURCE_IDENTITY, role_account="999999999999")
+
+    # Then it is someone else's change, not the hub's own
+    assert is_own_member_session(forged, ORG) is False
+
+
+def test_a_role_under_a_path_ending_in_the_name_is_not_the_hub() -> None:
+    assert is_own_member_session(record("evil/kms-keyguard-remediation", SOURCE_IDENTITY), ORG) is False
