@@ -415,10 +415,14 @@ def test_at_most_one_reminder_per_key_per_day(world: World) -> None:
     _kms(world).schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=7)
     now = _deletion_date(world) - timedelta(hours=60)
 
-    first = _reminders(world, now, settings={"idempotency_table_name": table}).run(world.region)
-    again = _reminders(world, now + timedelta(hours=1), settings={"idempotency_table_name": table}).run(
-        world.region
+    # A second run an hour apart on the same UTC day (the marker is per day), whatever the clock says.
+    later = (
+        now + timedelta(hours=1)
+        if (now + timedelta(hours=1)).date() == now.date()
+        else now - timedelta(hours=1)
     )
+    first = _reminders(world, now, settings={"idempotency_table_name": table}).run(world.region)
+    again = _reminders(world, later, settings={"idempotency_table_name": table}).run(world.region)
 
     assert (first["sent"], again["sent"], again["already_sent"]) == (1, 0, 1)
     assert len(documents(world)) == 1
