@@ -70,3 +70,13 @@ def test_the_progress_bar_draws_on_a_terminal() -> None:
         tick(1, 4)
         tick(4, 4)
     assert "Auditing the organization" in stream.getvalue()
+
+
+def test_the_default_role_is_the_member_templates_discovery_role_the_hub_assumes() -> None:
+    from keyguard_cli.main import DEFAULT_ROLE_NAME
+    from shared.config import Settings
+    from tests.contract.test_org_templates import ROLES_PATH
+    from tests.support.cfn_yaml import load
+
+    role = load(ROLES_PATH)["Resources"]["DiscoveryRole"]["Properties"]["RoleName"]
+    assert DEFAULT_ROLE_NAME == Settings.model_fields["member_role_name"].default == role
