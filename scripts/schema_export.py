@@ -4,7 +4,8 @@
     python -m scripts.schema_export --check    # exit 1 when a committed schema is stale
 
 The models are the source of truth: ``AlertDocument`` for the alert the functions publish,
-``ImpactDocument`` and ``AuditReport`` for ``keyguard impact --json`` and ``keyguard audit --json``
+``ImpactDocument``, ``AuditReport`` and ``OrganizationReport`` for ``keyguard impact --json``,
+``keyguard audit --json`` and ``keyguard audit --organization --json``
 (the impact document reuses the alert's ``KeySection`` and ``DependenciesSection``, so it follows the
 alert schema). The files exist so that consumers can validate documents without importing this
 project. This is development tooling: it lives outside ``src/`` so the functions never ship it.
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 
 from keyguard_cli.audit import AuditReport
 from keyguard_cli.impact import ImpactDocument
+from keyguard_cli.organization import OrganizationReport
 from shared.document import SCHEMA_VERSION, AlertDocument
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -30,6 +32,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 CLI_MODELS: dict[str, type[BaseModel]] = {
     "cli-impact.schema.json": ImpactDocument,
     "cli-audit.schema.json": AuditReport,
+    "cli-audit-organization.schema.json": OrganizationReport,
 }
 
 

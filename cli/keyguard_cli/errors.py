@@ -6,6 +6,7 @@ denied call, an unreadable file) becomes a ``CliError``: one line on stderr and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 from botocore.exceptions import (
@@ -34,7 +35,35 @@ class ExitCode(IntEnum):
     BAD_INPUT_FILE = 8  # unreadable file or invalid JSON
     NOT_A_KMS_EVENT = 9
     AWS_UNAVAILABLE = 10  # endpoint unreachable or an unexpected AWS error
+    ROLE_UNAVAILABLE = 11  # --account / --organization: the member role could not be assumed
     INTERNAL_ERROR = 70  # a bug: one line by default, the traceback with --debug
+
+
+# How bad each outcome is, best first, for the one exit code of several accounts (``--organization``).
+# A definite finding outranks not knowing: an account whose checks FAIL decides the answer to "is
+# CIS 4.7 met everywhere?" even when another account could not be read, as FAIL outranks UNKNOWN
+# within one account. Among the ones that leave an account unknown, UNKNOWN checks come first, then
+# an account whose role cannot be assumed, then the errors that stopped a command outright.
+SEVERITY: tuple[ExitCode, ...] = (
+    ExitCode.OK,
+    ExitCode.INCOMPLETE,
+    ExitCode.ROLE_UNAVAILABLE,
+    ExitCode.KEY_NOT_FOUND,
+    ExitCode.ACCESS_DENIED,
+    ExitCode.NO_CREDENTIALS,
+    ExitCode.AWS_UNAVAILABLE,
+    ExitCode.NOT_A_KMS_EVENT,
+    ExitCode.BAD_INPUT_FILE,
+    ExitCode.USAGE,
+    ExitCode.INTERNAL_ERROR,
+    ExitCode.DEPENDENCIES_FOUND,
+    ExitCode.FAILED_CHECKS,
+)
+
+
+def worst(codes: Iterable[ExitCode]) -> ExitCode:
+    """The worst of several exit codes by ``SEVERITY`` (``OK`` for none)."""
+    return max(codes, key=SEVERITY.index, default=ExitCode.OK)
 
 
 # Codes AWS (and STS in particular) returns for credentials that exist but do not work.

@@ -1,7 +1,8 @@
 """``keyguard``: inspect a KMS key's blast radius, audit CIS 4.7 monitoring, replay KMS events.
 
-    keyguard impact KEY                       what depends on this key (exit 3 when something does)
+    keyguard impact KEY [--account ID]        what depends on this key (exit 3 when something does)
     keyguard audit [--regions a,b | --all-regions]   CIS 4.7 posture per region (exit 1 on FAIL)
+    keyguard audit --organization             the same in every account and Region, one summary
     keyguard replay FILE [--demo]             a recorded KMS call through the real responder
 
 Credentials come from the standard AWS chain (``--profile`` / ``--region`` on top); botocore honours
@@ -25,10 +26,12 @@ from rich.console import Console
 from keyguard_cli.errors import CliError, ExitCode, from_aws_error
 
 if TYPE_CHECKING:
+    from keyguard_cli.session import AwsContext
     from shared.responder import Evaluation
 
 T = TypeVar("T")
 COMMANDS = ("impact", "audit", "replay")
+DEFAULT_ROLE_NAME = "kms-keyguard-discovery"  # org/member-roles.yaml's read-only role
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,18 +40,30 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--region", help="AWS region (default: AWS_REGION / the profile's region)")
     common.add_argument("--json", action="store_true", help="print JSON instead of a report")
     common.add_argument("--debug", action="store_true", help="show tracebacks and the project's logs")
+    member = argparse.ArgumentParser(add_help=False)
+    member.add_argument(
+        "--account",
+        metavar="ID",
+        help="act in this account of the organization through its member role (assumed via STS)",
+    )
+    member.add_argument(
+        "--role-name",
+        default=DEFAULT_ROLE_NAME,
+        help=f"the member role --account assumes (default {DEFAULT_ROLE_NAME})",
+    )
 
     parser = argparse.ArgumentParser(
         prog="keyguard",
         description=__doc__.splitlines()[0],
         epilog="exit codes: 0 ok, 1 audit FAIL, 2 usage, 3 dependencies found, 4 incomplete, 5 key not "
-        "found, 6 no credentials, 7 access denied, 8 bad input file, 9 not a KMS event, 10 AWS unavailable",
+        "found, 6 no credentials, 7 access denied, 8 bad input file, 9 not a KMS event, 10 AWS unavailable, "
+        "11 member role cannot be assumed",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     impact = commands.add_parser(
         "impact",
-        parents=[common],
+        parents=[common, member],
         help="what depends on a KMS key",
         description="The key's state, every dependency, grant and usage evidence "
         "dependency discovery finds, and what could not be checked.",
@@ -64,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser(
         "audit",
-        parents=[common],
+        parents=[common, member],
         help="CIS 4.7 monitoring posture per region",
         description="CIS AWS Foundations v3.0.0 recommendation 4.7 per account and "
         "region, this project's EventBridge rule, and keys pending deletion.",
@@ -72,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
     where = audit.add_mutually_exclusive_group()
     where.add_argument("--regions", help="comma-separated regions (default: --region)")
     where.add_argument("--all-regions", action="store_true", help="every region enabled in the account")
+    audit.add_argument(
+        "--organization",
+        action="store_true",
+        help="every active account of the organization (from the management account or a delegated "
+        "administrator), every enabled region unless --regions; one summary table",
+    )
+    audit.add_argument(
+        "--max-workers",
+        type=int,
+        default=8,
+        help="--organization: accounts and regions audited at once (default 8, at most 32)",
+    )
 
     replay = commands.add_parser(
         "replay",
@@ -157,6 +184,9 @@ def cmd_impact(args: argparse.Namespace, out: Console, err: Console) -> int:
     if not 1 <= args.workers <= 64:
         raise CliError(ExitCode.USAGE, "--workers must be between 1 and 64")
     ctx = aws_context(args.profile, args.region)
+    if args.account:
+        _check_key_account(args.key, args.account)
+        ctx = ctx.assume(args.account, args.role_name, ctx.require_region(args.region))
     result = run_impact(
         ctx,
         args.key,
@@ -172,23 +202,41 @@ def cmd_impact(args: argparse.Namespace, out: Console, err: Console) -> int:
     return result.exit_code
 
 
+def _check_key_account(reference: str, account: str) -> None:
+    from shared.keyref import parse_key_reference
+
+    ref = parse_key_reference(reference)
+    if ref is not None and ref.account and ref.account != account:
+        raise CliError(ExitCode.USAGE, f"{reference} is in account {ref.account}, not --account {account}")
+
+
+def _region_list(text: str) -> list[str]:
+    regions = [r.strip() for r in text.split(",") if r.strip()]
+    if not regions:
+        raise CliError(ExitCode.USAGE, "--regions needs at least one region")
+    return regions
+
+
 def cmd_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
     from keyguard_cli.audit import Auditor
+    from keyguard_cli.organization import enabled_regions, report_exit_code
     from keyguard_cli.render import render_audit
     from keyguard_cli.session import aws_context
 
+    if args.organization and args.account:
+        raise CliError(ExitCode.USAGE, "--organization and --account cannot be combined")
+    if not 1 <= args.max_workers <= 32:
+        raise CliError(ExitCode.USAGE, "--max-workers must be between 1 and 32")
     ctx = aws_context(args.profile, args.region)
+    if args.organization:
+        return _audit_organization(args, out, err, ctx)
+    if args.account:
+        ctx = ctx.assume(args.account, args.role_name, ctx.require_region(args.region))
     account = ctx.account()
     if args.all_regions:
-        ec2 = ctx.clients.client("ec2", ctx.require_region(args.region))
-        try:
-            regions = sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])
-        except (ClientError, BotoCoreError) as exc:
-            raise from_aws_error(exc, "ec2:DescribeRegions") from None
+        regions = enabled_regions(ctx, ctx.require_region(args.region))
     elif args.regions:
-        regions = [r.strip() for r in args.regions.split(",") if r.strip()]
-        if not regions:
-            raise CliError(ExitCode.USAGE, "--regions needs at least one region")
+        regions = _region_list(args.regions)
     else:
         regions = [ctx.require_region(args.region)]
     auditor = Auditor(ctx.clients, account)
@@ -199,11 +247,31 @@ def cmd_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
         _print_json(report.model_dump(mode="json"))
     else:
         render_audit(out, report)
-    if "FAIL" in report.statuses:
-        return ExitCode.FAILED_CHECKS
-    if "UNKNOWN" in report.statuses:
-        return ExitCode.INCOMPLETE
-    return ExitCode.OK
+    return report_exit_code(report)
+
+
+def _audit_organization(args: argparse.Namespace, out: Console, err: Console, ctx: AwsContext) -> int:
+    from keyguard_cli.organization import OrganizationAudit
+    from keyguard_cli.render import organization_progress, render_organization
+
+    auditor = OrganizationAudit(
+        ctx,
+        region=ctx.require_region(args.region),
+        role_name=args.role_name,
+        regions=_region_list(args.regions) if args.regions else None,
+        max_workers=args.max_workers,
+    )
+    if err.is_terminal:
+        with organization_progress(err) as tick:
+            auditor.tick = tick
+            report = auditor.run()
+    else:
+        report = auditor.run()
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        render_organization(out, report)
+    return report.exit_code
 
 
 def cmd_replay(args: argparse.Namespace, out: Console, err: Console) -> int:

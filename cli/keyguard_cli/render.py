@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from keyguard_cli.audit import AuditReport
 from keyguard_cli.checkers import CHECKERS
 from keyguard_cli.impact import ImpactResult
+from keyguard_cli.organization import OrganizationReport
 
-STATUS_STYLE = {"PASS": "bold green", "FAIL": "bold red", "UNKNOWN": "bold yellow"}
+STATUS_STYLE = {
+    "PASS": "bold green",
+    "FAIL": "bold red",
+    "UNKNOWN": "bold yellow",
+    "NOT AUDITED": "bold magenta",
+}
 
 
 def _kv_table(title: str) -> Table:
@@ -182,3 +192,77 @@ def render_audit(console: Console, report: AuditReport) -> None:
 
 def _yes(value: object) -> Text:
     return Text("yes", style="green") if value else Text("no", style="red")
+
+
+@contextmanager
+def organization_progress(console: Console) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on ``console`` (stderr, a terminal only); yields ``tick(done, total)``."""
+    with Progress(
+        TextColumn("Auditing the organization"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("accounts and regions"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("organization", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield tick
+
+
+def render_organization(console: Console, report: OrganizationReport) -> None:
+    console.print(
+        Text(
+            f"CIS 4.7 audit of the organization from account {report.caller_account} "
+            f"(member role {report.role_name})",
+            style="bold",
+        )
+    )
+    table = _listing("Summary", "Account", "Region", "Result", "Worst finding")
+    for row in report.rows:
+        name = f"{row.account} ({row.account_name})" if row.account_name else row.account
+        table.add_row(
+            name,
+            row.region or "-",
+            Text(row.result, style=STATUS_STYLE[row.result]),
+            row.worst_finding,
+        )
+    console.print(table)
+    summary = report.summary
+    console.print(
+        Text.assemble(
+            f"{summary.account_regions} account-regions: ",
+            (f"{summary.passing} PASS", STATUS_STYLE["PASS"]),
+            "  ",
+            (f"{summary.failing} FAIL", STATUS_STYLE["FAIL"]),
+            "  ",
+            (f"{summary.unknown} UNKNOWN", STATUS_STYLE["UNKNOWN"]),
+            f"; {summary.accounts} accounts: {summary.accounts_passing} pass, "
+            f"{summary.accounts_failing} fail, {summary.accounts_not_audited} not audited",
+        )
+    )
+    for result in ("FAIL", "UNKNOWN", "NOT AUDITED"):
+        where: dict[str, list[str]] = {}
+        for row in report.rows:
+            if row.result == result:
+                where.setdefault(row.account, []).extend([row.region] if row.region else [])
+        if where:
+            listed = "; ".join(
+                f"{account} ({', '.join(regions)})" if regions else account
+                for account, regions in where.items()
+            )
+            console.print(Text.assemble((result, STATUS_STYLE[result]), f": {listed}"))
+    everywhere = (
+        summary.accounts > 0
+        and summary.accounts_not_audited == 0
+        and summary.account_regions == summary.passing
+    )
+    console.print(
+        Text("CIS 4.7 is met everywhere.", style=STATUS_STYLE["PASS"])
+        if everywhere
+        else Text("CIS 4.7 is not met everywhere.", style=STATUS_STYLE["FAIL"])
+    )

@@ -2,11 +2,14 @@
 
 ``--profile`` and ``--region`` go to ``boto3.Session``; ``AWS_ENDPOINT_URL`` (and the per-service
 variants) are honoured by botocore itself. Clients come from the project's ``ClientFactory``.
+``--account ID`` acts in another account of the organization through a role assumed exactly as the
+hub assumes it (``shared.accounts.MemberAccounts``: regional STS, ``SourceIdentity=kms-keyguard``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +18,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keyguard_cli.errors import NO_CREDENTIALS_MESSAGE, CliError, ExitCode, from_aws_error
+from shared.accounts import MemberAccounts, MemberRoleUnavailable
 from shared.aws import ClientFactory
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 class CountingClientFactory(ClientFactory):
@@ -63,6 +69,32 @@ class AwsContext:
                 ExitCode.NO_CREDENTIALS,
                 NO_CREDENTIALS_MESSAGE,
             )
+
+    def assume(self, account: str, role_name: str, region: str) -> AwsContext:
+        """This context's credentials turned into the member role's in ``account`` (assumed now).
+
+        The caller's own credentials are proven first, so that a missing credential is reported
+        as such and not as a role that cannot be assumed. STS answers ``AccessDenied`` both for a
+        role that does not exist and for one that does not trust the caller
+        (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html: errors): one
+        exit code, ``ROLE_UNAVAILABLE``, and the message names the role.
+        """
+        if not ACCOUNT_ID.match(account):
+            raise CliError(ExitCode.USAGE, f"not an account id: {account!r} (12 digits)")
+        self.account()
+        try:
+            member = MemberAccounts(self.clients).factory(account, role_name, region)
+        except MemberRoleUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, BotoCoreError):  # not STS's answer: no endpoint, no network
+                raise from_aws_error(cause, "sts:AssumeRole") from None
+            raise CliError(
+                ExitCode.ROLE_UNAVAILABLE,
+                f"cannot assume {exc.role_arn}: {exc.code} (no such role, or it does not trust you)",
+            ) from None
+        assumed = AwsContext(session=member.session, clients=CountingClientFactory(member.session))
+        assumed._account = account
+        return assumed
 
     def account(self) -> str:
         """The caller's account id (one STS call, cached); also proves the credentials work."""

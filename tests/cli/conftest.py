@@ -60,6 +60,7 @@ class Account:
     key_arn: str = ""
     unused_key_id: str = ""
     topic_arn: str = ""
+    trail_bucket: str = "org-cloudtrail-logs"  # bucket names are global: one per account
 
     def client(self, service: str, region: str = REGION) -> Any:
         return boto3.client(service, region_name=region, endpoint_url=self.endpoint, **_creds())
@@ -135,14 +136,14 @@ def schema(name: str) -> dict[str, Any]:
 
 def seed_trail(account: Account, *, multi_region: bool = True) -> tuple[str, str]:
     s3 = account.client("s3")
-    s3.create_bucket(Bucket="org-cloudtrail-logs")
+    s3.create_bucket(Bucket=account.trail_bucket)
     logs = account.client("logs")
     logs.create_log_group(logGroupName="cloudtrail/management")
     group_arn = f"arn:aws:logs:{REGION}:123456789012:log-group:cloudtrail/management:*"
     cloudtrail = account.client("cloudtrail")
     cloudtrail.create_trail(
         Name="management-events",
-        S3BucketName="org-cloudtrail-logs",
+        S3BucketName=account.trail_bucket,
         IsMultiRegionTrail=multi_region,
         CloudWatchLogsLogGroupArn=group_arn,
         CloudWatchLogsRoleArn="arn:aws:iam::123456789012:role/cloudtrail-to-logs",

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from keyguard_cli.audit import AUDIT_ACTIONS
 from tests.support import iam_sync
 from tests.support.cfn_yaml import load
 
@@ -28,6 +29,19 @@ HEARTBEAT_SOURCE = "kms-keyguard.heartbeat"
 FORWARDED_RULES = ("KeyEventsRule", "LifecycleRule", "KeyDeletedRule", "TripwireRule")
 HUB_ROLE = {"Ref": "HubFunctionRoleArn"}
 ORG_CONDITION = {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+OPERATORS_TRUST = {
+    "Fn::If": [
+        "HasReadOnlyPrincipals",
+        {
+            "Sid": "ReadOnlyOperators",
+            "Effect": "Allow",
+            "Principal": {"AWS": {"Ref": "ReadOnlyPrincipalArns"}},
+            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            "Condition": ORG_CONDITION,
+        },
+        {"Ref": "AWS::NoValue"},
+    ]
+}
 
 
 @pytest.fixture(scope="module")
@@ -116,14 +130,61 @@ def test_hub_facing_roles_trust_exactly_the_hub_function_inside_the_organization
 ) -> None:
     properties = roles[logical_id]["Properties"]
     assert properties["RoleName"] == name
-    assert properties["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Effect": "Allow",
-            "Principal": {"AWS": HUB_ROLE},
-            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-            "Condition": ORG_CONDITION,
-        }
-    ]
+    hub, *operators = properties["AssumeRolePolicyDocument"]["Statement"]
+    assert hub == {
+        "Effect": "Allow",
+        "Principal": {"AWS": HUB_ROLE},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        "Condition": ORG_CONDITION,
+    }
+    # Operators may only ever be added to the read-only role (the next test).
+    assert operators == ([OPERATORS_TRUST] if logical_id == "DiscoveryRole" else [])
+
+
+def test_operators_may_assume_the_discovery_role_only_when_named_and_inside_the_organization(
+    roles: dict[str, Any],
+) -> None:
+    template = load(ROLES_PATH)
+    parameter = template["Parameters"]["ReadOnlyPrincipalArns"]
+    assert parameter["Type"] == "CommaDelimitedList"
+    assert parameter["Default"] == ""
+    # The statement exists only when the list is not empty (an empty principal is invalid in IAM).
+    assert template["Conditions"]["HasReadOnlyPrincipals"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ReadOnlyPrincipalArns"}]}, ""]}]
+    }
+    branch, absent = OPERATORS_TRUST["Fn::If"][1:]
+    assert absent == {"Ref": "AWS::NoValue"}
+    assert branch["Principal"] == {"AWS": {"Ref": "ReadOnlyPrincipalArns"}}
+    assert branch["Condition"] == ORG_CONDITION
+    assert "ReadOnlyPrincipalArns" not in json.dumps(roles["RemediationRole"])
+
+
+def test_operator_audit_policy_grants_what_the_audit_calls_read_only_and_only_with_operators(
+    roles: dict[str, Any],
+) -> None:
+    policy = roles["OperatorAuditPolicy"]
+    assert policy["Condition"] == "HasReadOnlyPrincipals"
+    assert policy["Properties"]["RoleName"] == {"Ref": "DiscoveryRole"}
+    granted = {
+        action
+        for statement in [
+            *statements(roles["DiscoveryRole"]),
+            *policy["Properties"]["PolicyDocument"]["Statement"],
+        ]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert granted >= AUDIT_ACTIONS, sorted(AUDIT_ACTIONS - granted)
+    own = {
+        action
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    # Nothing the audit does not call, nothing already granted by the role, nothing that writes.
+    assert own <= AUDIT_ACTIONS
+    assert not own & {
+        a for s in statements(roles["DiscoveryRole"]) for a in s["Action"] if isinstance(a, str)
+    }
+    assert {a for a in own if not a.split(":", 1)[1].startswith(("Describe", "Get", "List"))} == set()
 
 
 def test_discovery_role_is_generated_from_the_finder_registry() -> None:
@@ -247,6 +308,10 @@ def test_stack_sets_create_the_roles_and_rules_in_every_member_account(organizat
         assert {"kms-keyguard-forwarder", "kms-keyguard-discovery", "kms-keyguard-remediation"} <= names
         trust = iam.get_role(RoleName="kms-keyguard-discovery")["Role"]["AssumeRolePolicyDocument"]
         assert trust["Statement"][0]["Principal"] == {"AWS": hub_role}
+        # No ReadOnlyPrincipalArns: the hub alone. CloudFormation drops a list item that is
+        # AWS::NoValue (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/
+        # pseudo-parameter-reference.html); moto leaves a null in its place.
+        assert [s for s in trust["Statement"] if s is not None] == trust["Statement"][:1]
         for region in ("us-east-1", "eu-west-1"):
             events = _assumed(account, "events", region)
             rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
@@ -256,3 +321,38 @@ def test_stack_sets_create_the_roles_and_rules_in_every_member_account(organizat
                 (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
                 assert target["Arn"] == CENTRAL_BUS
                 assert target["RoleArn"] == f"arn:aws:iam::{account}:role/kms-keyguard-forwarder"
+
+
+def test_named_operators_get_the_discovery_role_and_its_audit_policy_when_deployed() -> None:
+    # Given the roles stack deployed (moto) with two operator roles named
+    operators = [
+        f"arn:aws:iam::{HUB_ACCOUNT}:role/security-auditor",
+        f"arn:aws:iam::{HUB_ACCOUNT}:role/oncall",
+    ]
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(
+            StackName="kms-keyguard-member-roles",
+            TemplateBody=ROLES_PATH.read_text(encoding="utf-8"),
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+            Parameters=[
+                {"ParameterKey": k, "ParameterValue": v}
+                for k, v in {
+                    "OrganizationId": "o-abcdefghij",
+                    "HubFunctionRoleArn": f"arn:aws:iam::{HUB_ACCOUNT}:role/kms-keyguard-KeyEventsRole",
+                    "CentralBusArn": CENTRAL_BUS,
+                    "ReadOnlyPrincipalArns": ",".join(operators),
+                    "EnableRemediation": "true",
+                }.items()
+            ],
+        )
+        iam = boto3.client("iam", region_name="us-east-1")
+        trust = iam.get_role(RoleName="kms-keyguard-discovery")["Role"]["AssumeRolePolicyDocument"]
+        remediation = iam.get_role(RoleName="kms-keyguard-remediation")["Role"]["AssumeRolePolicyDocument"]
+
+    # Then the discovery role trusts them, inside the organization, and the remediation role does not.
+    # (moto skips AWS::IAM::RolePolicy, so the operator-audit policy is held as a document above.)
+    (operator_trust,) = [s for s in trust["Statement"] if s.get("Sid") == "ReadOnlyOperators"]
+    assert operator_trust["Principal"] == {"AWS": operators}
+    assert operator_trust["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
+    assert len(remediation["Statement"]) == 1

@@ -52,6 +52,7 @@ def test_write_mode_writes_every_schema(tmp_path: Path) -> None:
     assert (target / "alert.schema.json").read_text(encoding="utf-8") == schema_export.render_schema()
     assert sorted(p.name for p in target.iterdir()) == [
         "alert.schema.json",
+        "cli-audit-organization.schema.json",
         "cli-audit.schema.json",
         "cli-impact.schema.json",
     ]
