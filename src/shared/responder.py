@@ -192,7 +192,7 @@ class Responder:
             )
             return Receipt.of(doc, None)
         try:
-            message_id = self.publisher.publish(doc)
+            message_id = self._publisher_for(doc).publish(doc)
         except Exception:
             # Not recorded as sent: the retry must find the coalescing marker free again.
             if evaluation.marker:
@@ -212,6 +212,16 @@ class Responder:
             key_arn=doc.key.arn,
         )
         return Receipt.of(doc, message_id)
+
+    def _publisher_for(self, doc: AlertDocument) -> Publisher:
+        """A tamper alert goes to the health topic too, first and best effort: the alert path may be
+        what was tampered with (``alerting.CopyingPublisher``)."""
+        health = self.settings.health_topic_arn
+        if doc.kind != "tamper" or not health or health == self.settings.alert_topic_arn:
+            return self.publisher
+        from shared.alerting import CopyingPublisher, SnsPublisher
+
+        return CopyingPublisher(self.publisher, SnsPublisher.for_topic(self.clients, health))
 
     def assess(self, event: Mapping[str, Any], remaining_seconds: float | None = None) -> AlertDocument:
         """Build the alert document for an event without publishing it."""
