@@ -4,7 +4,12 @@ The chain the recommendation asks for, each link one check: an active multi-Regi
 read and write management events (KMS not excluded) -> its CloudWatch Logs group -> a metric filter
 that counts DisableKey and ScheduleKeyDeletion -> an alarm on that metric with an SNS action -> a
 confirmed subscription on that topic. Next to it, this project's own guard: an enabled EventBridge
-rule for the two calls, and the keys pending deletion right now.
+rule for the two calls, a confirmed subscription on each of its topics (the alert topic and the
+health topic, as its function is configured), and the keys pending deletion right now.
+
+A subscription counts as confirmed only when ``ListSubscriptionsByTopic`` returns a subscription ARN
+for it; an unconfirmed one is listed with ``SubscriptionArn`` "PendingConfirmation" and delivers
+nothing (https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html).
 
 A denied call makes its check UNKNOWN (never PASS, never FAIL); the reason names the call.
 """
@@ -37,6 +42,7 @@ CHECK_TITLES: dict[str, str] = {
     "alarm": "An alarm on the filter's metric with an SNS action",
     "notification": "The alarm's topic has a confirmed subscription",
     "eventbridge-rule": "kms-keyguard EventBridge rule present and enabled",
+    "guard-topics": "kms-keyguard's alert and health topics each have a confirmed subscription",
     "pending-deletion": "No customer managed key pending deletion without approval",
 }
 PROJECT_EVENT_NAMES = event_names(Route.ALERTING)  # the calls the project's alerting rule routes
@@ -280,6 +286,7 @@ class Auditor:
     def region(self, region: str) -> RegionAudit:
         checks = self._cis_chain(region)
         checks.append(self._guarded(region, "eventbridge-rule", self._eventbridge_rule))
+        checks.append(self._guarded(region, "guard-topics", self._guard_topics))
         pending: list[PendingKey] = []
         checks.append(self._guarded(region, "pending-deletion", lambda r: self._pending(r, pending)))
         return RegionAudit(region=region, checks=checks, pending_deletion=pending)
@@ -522,24 +529,12 @@ class Auditor:
         notes: list[str] = []
         unknown: str | None = None
         for topic in sorted(topics):
-            sns = self.clients.client("sns", topic.split(":")[3])
             try:
-                subs = _pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic)
+                ok, text = self._subscriptions(topic)
             except _Unknown as exc:
                 unknown = str(exc)
                 continue
-            live = [s for s in subs if str(s.get("SubscriptionArn", "")).startswith("arn:")]
-            if live:
-                confirmed.append(
-                    f"{topic.rsplit(':', 1)[-1]} ({len(live)} confirmed: "
-                    f"{', '.join(sorted({str(s.get('Protocol')) for s in live}))})"
-                )
-            else:
-                pending = sum(s.get("SubscriptionArn") == "PendingConfirmation" for s in subs)
-                notes.append(
-                    f"{topic.rsplit(':', 1)[-1]} has no confirmed subscription"
-                    + (f" ({pending} pending confirmation)" if pending else "")
-                )
+            (confirmed if ok else notes).append(text)
         if confirmed:
             results.append(self._result("notification", "PASS", "; ".join(confirmed)))
         elif unknown:
@@ -557,11 +552,78 @@ class Auditor:
             )
         return results
 
+    def _subscriptions(self, topic: str) -> tuple[bool, str]:
+        """Whether ``topic`` has a confirmed subscription, and the words for the report."""
+        sns = self.clients.client("sns", topic.split(":")[3])
+        subs = _pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic)
+        live = [s for s in subs if str(s.get("SubscriptionArn", "")).startswith("arn:")]
+        name = topic.rsplit(":", 1)[-1]
+        if live:
+            protocols = ", ".join(sorted({str(s.get("Protocol")) for s in live}))
+            return True, f"{name} ({len(live)} confirmed: {protocols})"
+        pending = sum(s.get("SubscriptionArn") == "PendingConfirmation" for s in subs)
+        return False, f"{name} has no confirmed subscription" + (
+            f" ({pending} pending confirmation)" if pending else ""
+        )
+
     # --- this project's guard ---
-    def _eventbridge_rule(self, region: str) -> CheckResult:
+    def _project_rules(self, region: str) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
         events = self.clients.client("events", region)
         rules = _pages(events, "list_rules", "Rules")
-        ours = [r for r in rules if is_project_rule(r.get("EventPattern"))]
+        return events, rules, [r for r in rules if is_project_rule(r.get("EventPattern"))]
+
+    def _guard_topics(self, region: str) -> CheckResult:
+        """The topics the project's function publishes to (``ALERT_TOPIC_ARN``, ``HEALTH_TOPIC_ARN``
+        in its configuration), each with a confirmed subscription."""
+        events, _, ours = self._project_rules(region)
+        if not ours:
+            return self._result("guard-topics", "FAIL", "no kms-keyguard rule, so no function to ask")
+        functions = sorted(
+            {
+                str(target["Arn"])
+                for rule in ours
+                for target in _pages(events, "list_targets_by_rule", "Targets", Rule=str(rule.get("Name")))
+                if ":lambda:" in str(target.get("Arn", "")) and ":function:" in str(target.get("Arn", ""))
+            }
+        )
+        if not functions:
+            return self._result(
+                "guard-topics",
+                "UNKNOWN",
+                "the kms-keyguard rule targets no function in this account (a member account forwards to "
+                "the hub: audit the hub account)",
+            )
+        topics: dict[str, str] = {}
+        for function in functions:
+            lam = self.clients.client("lambda", function.split(":")[3])
+            config = _call(lam.get_function_configuration, FunctionName=function)
+            variables = (config.get("Environment") or {}).get("Variables") or {}
+            for variable in ("ALERT_TOPIC_ARN", "HEALTH_TOPIC_ARN"):
+                if variables.get(variable):
+                    topics.setdefault(str(variables[variable]), variable)
+        if not topics:
+            return self._result("guard-topics", "UNKNOWN", "the function names no alert or health topic")
+        confirmed: list[str] = []
+        missing: list[tuple[str, str]] = []  # (topic, what the report says)
+        for topic, variable in sorted(topics.items(), key=lambda kv: kv[1]):
+            ok, text = self._subscriptions(topic)
+            if ok:
+                confirmed.append(f"{variable}: {text}")
+            else:
+                missing.append((topic, f"{variable}: {text}"))
+        if missing:
+            return self._result(
+                "guard-topics",
+                "FAIL",
+                "; ".join(text for _, text in missing),
+                f"aws sns subscribe --topic-arn {missing[0][0]} --protocol email "
+                "--notification-endpoint <address>, then confirm it",
+                topics=sorted(topics),
+            )
+        return self._result("guard-topics", "PASS", "; ".join(confirmed), topics=sorted(topics))
+
+    def _eventbridge_rule(self, region: str) -> CheckResult:
+        events, rules, ours = self._project_rules(region)
         fix = f"deploy kms-keyguard in {region}: sam deploy --region {region}"
         if not ours:
             return self._result(

@@ -15,6 +15,7 @@ from keyguard_cli.audit import AuditReport
 from keyguard_cli.checkers import CHECKERS
 from keyguard_cli.impact import ImpactResult
 from keyguard_cli.organization import OrganizationReport
+from shared.alerting.common import UNCHECKED_HEADINGS
 
 STATUS_STYLE = {
     "PASS": "bold green",
@@ -115,10 +116,14 @@ def render_impact(console: Console, result: ImpactResult) -> None:
                 f"  Last use: {usage.last_usage or 'unknown'} {usage.last_usage_operation or ''} "
                 f"{usage.last_usage_note or ''}".rstrip()
             )
-    if deps.unchecked:
-        table = _listing(f"Not checked ({len(deps.unchecked)})", "Finder", "Region", "Why")
-        for unchecked in deps.unchecked:
-            table.add_row(unchecked.finder, unchecked.region or "", unchecked.reason, style="yellow")
+    for effect, heading in UNCHECKED_HEADINGS:
+        listed = deps.unchecked_as(effect)
+        if not listed:
+            continue
+        table = _listing(f"{heading} ({len(listed)})", "Finder", "Region", "Why")
+        for unchecked in listed:
+            style = "yellow" if effect == "incomplete" else "dim"
+            table.add_row(unchecked.finder, unchecked.region or "", unchecked.reason, style=style)
         console.print(table)
 
     elapsed = f" in {deps.elapsed_seconds:.1f} s" if deps.elapsed_seconds is not None else ""

@@ -141,10 +141,22 @@ class DependencyItem(_Doc):
     )
 
 
+# What an unchecked finder means for the search (``DependenciesSection.complete``).
+UncheckedEffect = Literal["incomplete", "not-offered", "evidence-only"]
+
+
 class UncheckedFinder(_Doc):
     finder: str
     reason: str
     region: str | None = None
+    effect: UncheckedEffect = Field(
+        default="incomplete",
+        description=(
+            "incomplete: the search is a lower bound (denied, throttled, timed out, failed); "
+            "not-offered: the service has no endpoint in the Region, so nothing there can use the key; "
+            "evidence-only: a usage-evidence reader, not a resource search"
+        ),
+    )
     limit: str | None = Field(
         default=None,
         description="the limit that stopped it, e.g. 'kinesis:DescribeStreamSummary, 20 calls a second'",
@@ -221,6 +233,10 @@ class DependenciesSection(_Doc):
     usage: UsageEvidence | None = None
     elapsed_seconds: float | None = None
     index: IndexSection | None = None
+
+    def unchecked_as(self, effect: UncheckedEffect) -> list[UncheckedFinder]:
+        """The unchecked finders of one effect (``incomplete`` ones make the search incomplete)."""
+        return [u for u in self.unchecked if u.effect == effect]
 
 
 class RemediationSection(_Doc):

@@ -204,6 +204,8 @@ class RemediationFacts:
     protected: bool = False  # the protect tag is "true"
     dependencies: int = 0
     discovery_complete: bool = True
+    # What left the search incomplete, "finder [region]: reason" (denied, throttled, timed out).
+    incomplete_finders: tuple[str, ...] = ()
     approved: bool = False
     approval_text: str | None = None
     caused_by_self: bool = False
@@ -391,7 +393,12 @@ def _scope_reason(facts: RemediationFacts) -> str:
         if facts.dependencies > 0:
             return f"scope with-dependencies: {facts.dependencies} dependent resources found"
         if not facts.discovery_complete:
-            return "scope with-dependencies: the dependency search was incomplete (treated as at risk)"
+            named = "; ".join(facts.incomplete_finders[:3])
+            more = len(facts.incomplete_finders) - 3
+            named += f"; {more} more" if more > 0 else ""
+            return "scope with-dependencies: the dependency search was incomplete (treated as at risk)" + (
+                f": {named}" if named else ""
+            )
         return "scope with-dependencies: no dependencies found and the key is not tagged " + tag
     if facts.protected:
         return f"scope tagged: the key is tagged {tag}"

@@ -158,6 +158,10 @@ class Remediator:
             protected=tags.get(self.settings.protect_tag_key, "").lower() == "true",
             dependencies=dependencies.total,
             discovery_complete=dependencies.complete,
+            incomplete_finders=tuple(
+                f"{u.finder}{f' [{u.region}]' if u.region else ''}: {u.reason}"
+                for u in dependencies.unchecked_as("incomplete")
+            ),
             approved=approval.approved,
             approval_text=approval.describe(self.settings.allow_deletion_tag_key),
             caused_by_self=caused_by_role(record, self.settings.function_role_arn)

@@ -46,7 +46,8 @@ from shared.parse import (
 )
 from shared.policy import PENDING_STATES, Remediation
 from shared.remediation import NoRemediation, Remediator, RemediatorProtocol
-from shared.triage import TRIPWIRE_WINDOW_SECONDS, Triage, TriageFacts, triage
+from shared.triage import COALESCED, Triage, TriageFacts, triage
+from shared.tripwire import TripwireGate, coalesced_alert
 
 __all__ = ["NoRemediation", "Receipt", "Responder", "UnprocessableEvent", "parse_record"]
 
@@ -126,6 +127,7 @@ class Responder:
             table = settings.idempotency_table_name
             journal = DynamoJournal(self.clients, table) if table else MemoryJournal()
         self.journal: Journal = journal
+        self.tripwires = TripwireGate(journal)
         if remediator is None:
             remediator = (
                 NoRemediation()
@@ -190,7 +192,7 @@ class Responder:
             )
             return Receipt.of(doc, None)
         try:
-            message_id = self.publisher.publish(doc)
+            message_id = self._publisher_for(doc).publish(doc)
         except Exception:
             # Not recorded as sent: the retry must find the coalescing marker free again.
             if evaluation.marker:
@@ -210,6 +212,16 @@ class Responder:
             key_arn=doc.key.arn,
         )
         return Receipt.of(doc, message_id)
+
+    def _publisher_for(self, doc: AlertDocument) -> Publisher:
+        """A tamper alert goes to the health topic too, first and best effort: the alert path may be
+        what was tampered with (``alerting.CopyingPublisher``)."""
+        health = self.settings.health_topic_arn
+        if doc.kind != "tamper" or not health or health == self.settings.alert_topic_arn:
+            return self.publisher
+        from shared.alerting import CopyingPublisher, SnsPublisher
+
+        return CopyingPublisher(self.publisher, SnsPublisher.for_topic(self.clients, health))
 
     def assess(self, event: Mapping[str, Any], remaining_seconds: float | None = None) -> AlertDocument:
         """Build the alert document for an event without publishing it."""
@@ -285,6 +297,11 @@ class Responder:
         self, record: CloudTrailRecord, started: float, remaining_seconds: float | None, *, claim: bool
     ) -> Evaluation:
         now = self._now()
+        # the tripwire gate: a flood for a key named by its ARN stops here, before any AWS call
+        gate = self.tripwires.claim_early(record, now) if claim else None
+        if gate is not None and gate.coalesced:
+            doc = coalesced_alert(record, gate.key_arn, self.settings, now)
+            return Evaluation(doc, publish=False, skip_reason=COALESCED)
         # resolve: the event only points at the key; its state is re-read
         key_ref, origin, _ = record.resolve_key_arn()
         region = record.aws_region or self.clients.default_region or "us-east-1"
@@ -304,7 +321,7 @@ class Responder:
             ["The event names no key that could be resolved."] if key_ref is None and not about_store else []
         )
         notes += snapshot.notes()
-        decision, marker = self._coalesce(decision, record, key_arn, now, claim=claim)
+        decision, marker = self.tripwires.settle(decision, record, key_arn, now, gate, claim=claim)
         # enrich: the new key policy, when it may lock the account out of cancelling
         lockout = self._lockout(record, snapshot) if decision.check_policy else None
         if lockout is not None and lockout.lockout and not decision.publish:
@@ -356,21 +373,6 @@ class Responder:
             actor=record.user_identity.arn,
         )
         return assemble.tamper_alert(record, call, self.settings.remediation_mode.value, self._now())
-
-    def _coalesce(
-        self, decision: Triage, record: CloudTrailRecord, key_arn: str | None, now: datetime, *, claim: bool
-    ) -> tuple[Triage, str | None]:
-        """Claim the key's tripwire marker; a marker already held means an alert went out this hour."""
-        if not (decision.coalesce and claim and key_arn):
-            return decision, None
-        marker = f"tripwire#{key_arn}"
-        if self.journal.claim(marker, TRIPWIRE_WINDOW_SECONDS, now):
-            return decision, marker
-        metrics.add_metric(name="TripwireCoalesced", unit="Count", value=1)
-        logger.info(
-            "tripwire coalesced", key_arn=key_arn, event_name=record.event_name, event_id=record.event_id
-        )
-        return decision.coalesced(), None
 
     def _lockout(self, record: CloudTrailRecord, snapshot: KeySnapshot) -> PolicyVerdict:
         """The new policy from the event, or read back when CloudTrail left it out."""

@@ -13,6 +13,7 @@ from shared.events import TRIPWIRE_ERRORS, Kind, Route, SeverityRule, kms_event
 from shared.policy import UNUSABLE_STATES, Outcome, is_tripwire
 
 TRIPWIRE_WINDOW_SECONDS = 3600  # at most one tripwire alert per key per hour
+COALESCED = "tripwire coalesced: one alert per key per hour"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Triage:
         return replace(
             self,
             publish=False,
-            skip_reason="tripwire coalesced: one alert per key per hour",
+            skip_reason=COALESCED,
             coalesce=False,
         )
 

@@ -9,7 +9,8 @@ that what it prints never mixes with the CLI's captured output.
 The compliant account ("A") has, in us-east-1: a multi-Region trail logging read and write
 management events into a log group, the CIS 4.7 metric filter with the exact CIS text, an alarm on
 its metric notifying a topic with a confirmed (SQS) subscription, the project's EventBridge rule
-with a target, and the demo world's keys and encrypted resources.
+targeting a function whose alert and health topics have confirmed (SQS) subscriptions, and the demo
+world's keys and encrypted resources.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -202,6 +204,52 @@ def seed_compliant(account: Account) -> None:
         QueueUrl=world.queue_url, AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
     events.put_targets(Rule="kms-keyguard-KeyEventsRule-ABC123", Targets=[{"Id": "fn", "Arn": queue_arn}])
+    function_arn = seed_guard_function(account, alert_topic=world.topic_arn, queue_arn=queue_arn)
+    events.put_targets(
+        Rule="kms-keyguard-KeyEventsRule-ABC123", Targets=[{"Id": "responder", "Arn": function_arn}]
+    )
+
+
+def seed_guard_function(account: Account, *, alert_topic: str, queue_arn: str) -> str:
+    """The responder as the audit sees it: a function configured with its alert and health topics
+    (the health topic with a confirmed SQS subscription)."""
+    health = account.client("sns").create_topic(Name="kms-keyguard-health")["TopicArn"]
+    account.client("sns").subscribe(TopicArn=health, Protocol="sqs", Endpoint=queue_arn)
+    role = account.client("iam").create_role(
+        RoleName="kms-keyguard-KeyEventsRole",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    return str(
+        account.client("lambda").create_function(
+            FunctionName="kms-keyguard-KeyEventsFunction-1A2B3C",
+            Runtime="python3.13",
+            Role=role,
+            Handler="handlers.key_events.lambda_handler",
+            Code={
+                "ZipFile": _zip({"handlers/key_events.py": "def lambda_handler(event, context):\n    pass\n"})
+            },
+            Environment={"Variables": {"ALERT_TOPIC_ARN": alert_topic, "HEALTH_TOPIC_ARN": health}},
+        )["FunctionArn"]
+    )
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
 
 
 def seed_noncompliant(account: Account) -> None:

@@ -413,7 +413,12 @@ def test_no_reminder_on_other_days(world: World) -> None:
 def test_at_most_one_reminder_per_key_per_day(world: World) -> None:
     table = create_table(world.region)
     _kms(world).schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=7)
-    now = _deletion_date(world) - timedelta(hours=60)
+    # Two runs an hour apart on the same UTC day, both three days before the deletion (whatever
+    # the time of day the test runs at: the marker is per date)
+    deletion = _deletion_date(world)
+    window_start = deletion - timedelta(hours=72)
+    midnight = (deletion - timedelta(hours=48)).replace(hour=0, minute=0, second=0, microsecond=0)
+    now = midnight - timedelta(hours=2) if midnight - timedelta(hours=2) > window_start else midnight
 
     # A second run an hour apart on the same UTC day (the marker is per day), whatever the clock says.
     later = (

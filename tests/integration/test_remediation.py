@@ -1,19 +1,25 @@
 """Remediation end to end under moto: event → lambda_handler → KMS → SNS → the subscribed SQS queue.
 
-Discovery is replaced by a fake (its own tests live elsewhere); KMS, SNS, SQS and DynamoDB are moto.
+Discovery is replaced by a fake (its own tests live elsewhere), except where the search's completeness
+is the point (the real engine, with finders that fail); KMS, SNS, SQS and DynamoDB are moto.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, UnknownEndpointError
 from moto import mock_aws
 
 from handlers.key_events import lambda_handler
 from keyguard_cli.demo.world import World, build_world, perform
+from shared.dependencies import discover
+from shared.dependencies.base import FinderContext
 from shared.errors import AlertDeliveryError
 from shared.policy import Transition
 from tests.unit.remediation.support import (
@@ -156,6 +162,88 @@ def test_with_dependencies_scope_follows_discovery(
 
     assert doc["remediation"]["outcome"].startswith("cancelled") is cancelled
     assert key_state(world) == ("Disabled" if cancelled else "PendingDeletion")
+
+
+@dataclass(frozen=True)
+class _Failing:
+    """A finder that fails with ``error`` in every Region (``evidence_only``: a usage reader)."""
+
+    name: str
+    error: Exception
+    evidence: bool = False
+    service: str = "x"
+    actions: tuple[str, ...] = ()
+    resource_types: tuple[str, ...] = ()
+
+    @property
+    def evidence_only(self) -> bool:
+        return self.evidence
+
+    def applies_to(self, region: str) -> bool:
+        return True
+
+    def find(self, ctx: FinderContext) -> Iterator[Any]:
+        raise self.error
+        yield
+
+
+NOT_OFFERED = _Failing("msk-clusters", UnknownEndpointError(service_name="kafka", region_name="us-east-1"))
+EVIDENCE_DENIED = _Failing(
+    "kms-last-usage",
+    ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetKeyLastUsage"),
+    evidence=True,
+)
+DENIED = _Failing(
+    "rds-instances",
+    ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeDBInstances"),
+)
+
+
+def test_with_dependencies_scope_is_not_held_back_by_a_service_the_region_lacks_or_by_evidence(
+    world: World, lambda_context: Any
+) -> None:
+    # Given a search (the real engine) where one service has no endpoint in the Region and the
+    # usage evidence is denied, and nothing was found
+    untag_protect(world)
+    discoverer = partial(discover, finders=[NOT_OFFERED, EVIDENCE_DENIED], evidence=False, config_index=False)
+    responder = make_responder(
+        world, remediation_mode="enforce", remediation_scope="with-dependencies", discoverer=discoverer
+    )
+
+    # When the key is scheduled for deletion
+    doc = _schedule(world, responder, lambda_context)
+
+    # Then the search counts as complete, so the scope does not apply, and both are still listed
+    deps = doc["dependencies"]
+    assert deps["complete"] is True
+    assert sorted((u["finder"], u["effect"]) for u in deps["unchecked"]) == [
+        ("kms-last-usage", "evidence-only"),
+        ("msk-clusters", "not-offered"),
+    ]
+    assert doc["remediation"]["outcome"].startswith("not in scope")
+    assert key_state(world) == "PendingDeletion"
+
+
+def test_with_dependencies_scope_treats_a_denied_finder_as_at_risk_and_names_it(
+    world: World, lambda_context: Any
+) -> None:
+    # Given a search where one resource finder is denied (and another service is not offered)
+    untag_protect(world)
+    discoverer = partial(discover, finders=[NOT_OFFERED, DENIED], evidence=False, config_index=False)
+    responder = make_responder(
+        world, remediation_mode="enforce", remediation_scope="with-dependencies", discoverer=discoverer
+    )
+
+    doc = _schedule(world, responder, lambda_context)
+
+    # Then the search is incomplete, the deletion is cancelled, and the reason names the finder
+    assert doc["dependencies"]["complete"] is False
+    assert doc["remediation"]["outcome"].startswith("cancelled")
+    assert (
+        "scope with-dependencies: the dependency search was incomplete (treated as at risk): "
+        f"rds-instances [{world.region}]: denied: AccessDeniedException"
+    ) in doc["remediation"]["reasons"]
+    assert key_state(world) == "Disabled"
 
 
 def test_dry_run_says_exactly_what_it_would_have_done(world: World, lambda_context: Any) -> None:

@@ -1,4 +1,5 @@
-"""The documentation: generated blocks are current, relative links resolve, the README stays short."""
+"""The documentation: generated blocks are current, relative links resolve, named tests exist, the README
+stays short."""
 
 from __future__ import annotations
 
@@ -106,3 +107,18 @@ def test_the_link_checker_sees_links_and_ignores_code() -> None:
         "exit-codes",
         "exit-codes-1",
     }
+
+
+TEST_NODE = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_every_test_a_document_names_exists(path: Path) -> None:
+    # A behaviour documented with its test ("the test that shows it") must point at a real test.
+    missing = [
+        f"{file}::{name}"
+        for file, name in TEST_NODE.findall(path.read_text(encoding="utf-8"))
+        if not (ROOT / file).is_file()
+        or not re.search(rf"^def {name}\(", (ROOT / file).read_text(encoding="utf-8"), re.MULTILINE)
+    ]
+    assert missing == []

@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.alerting.common import (
     DEFAULT_LIMITS,
+    UNCHECKED_HEADINGS,
     Rendering,
     RenderLimits,
     days_phrase,
@@ -130,9 +131,11 @@ def _dependency_lines(deps: DependenciesSection, lim: RenderLimits) -> list[str]
     rest = deps.total - min(len(deps.items), lim.chat_items_shown)
     if deps.items and rest > 0:
         lines.append(f"…and {rest} more (see the email report)")
-    if deps.unchecked:
-        shown_finders = ", ".join(md_code(u.finder, 40) for u in deps.unchecked[:5])
-        lines.append(f"*Not checked* {len(deps.unchecked)}: {shown_finders}")
+    for effect, heading in UNCHECKED_HEADINGS:
+        listed = deps.unchecked_as(effect)
+        if listed:
+            shown_finders = ", ".join(md_code(u.finder, 40) for u in listed[:5])
+            lines.append(f"*{heading}* {len(listed)}: {shown_finders}")
     grants = len(deps.grants) + deps.grants_omitted
     if grants:
         lines.append(f"*Grants* {grants}")

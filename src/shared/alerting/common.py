@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.document import AlertDocument
+from shared.document import AlertDocument, UncheckedEffect
 
 PENDING_STATES = frozenset({"PendingDeletion", "PendingReplicaDeletion"})
 
@@ -29,6 +29,14 @@ class RenderLimits:
 
 
 DEFAULT_LIMITS = RenderLimits()
+
+# How each kind of unchecked finder is headed (``UncheckedFinder.effect``), in the order shown: only
+# the first makes the search incomplete.
+UNCHECKED_HEADINGS: tuple[tuple[UncheckedEffect, str], ...] = (
+    ("incomplete", "Not checked"),
+    ("not-offered", "Not offered in the Region, nothing to search"),
+    ("evidence-only", "Usage evidence not read (the search is not incomplete for it)"),
+)
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:

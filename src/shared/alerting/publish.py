@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -19,6 +19,7 @@ from shared.alerting.verdict import render_subject
 from shared.aws import ClientFactory
 from shared.document import AlertDocument
 from shared.errors import AlertDeliveryError
+from shared.observability import logger, metrics
 from shared.sanitize import ascii_line, truncate
 
 ACTIONS = ("sns:Publish",)
@@ -263,3 +264,26 @@ class SnsPublisher:
                 f"could not reach SNS for alert {doc.alert_id} ({type(error).__name__})"
             ) from error
         return str(response["MessageId"])
+
+
+class Publishing(Protocol):
+    def publish(self, doc: AlertDocument) -> str: ...
+
+
+class CopyingPublisher:
+    """Publishes a copy to a second topic first (best effort), then to the primary topic (whose
+    failure raises). Tamper alerts take both paths: what was tampered with may be the alert topic
+    or its key, and then the copy on the health topic is the one that arrives."""
+
+    def __init__(self, primary: Publishing, copy: Publishing) -> None:
+        self.primary = primary
+        self.copy = copy
+
+    def publish(self, doc: AlertDocument) -> str:
+        try:
+            self.copy.publish(doc)
+        except AlertDeliveryError as error:
+            # The primary delivery still decides the invocation's outcome; the lost copy is counted.
+            metrics.add_metric(name="AlertCopyFailed", unit="Count", value=1)
+            logger.warning("alert copy not delivered", alert_id=doc.alert_id, error=str(error))
+        return self.primary.publish(doc)

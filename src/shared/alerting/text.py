@@ -9,6 +9,7 @@ import re
 from shared.alerting.common import (
     DEFAULT_LIMITS,
     PENDING_STATES,
+    UNCHECKED_HEADINGS,
     Rendering,
     RenderLimits,
     days_phrase,
@@ -233,9 +234,12 @@ def _dependencies_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> 
                 out.line(clean(item.arn, lim.value_len), indent=6)
     if not_shown or deps.items_omitted:
         out.line(f"{not_shown + deps.items_omitted} more resources not listed here (see the counts above).")
-    if deps.unchecked:
-        out.line(f"Not checked ({len(deps.unchecked)}):")
-        unchecked, more = split_shown(deps.unchecked, lim.list_shown)
+    for effect, heading in UNCHECKED_HEADINGS:
+        listed = deps.unchecked_as(effect)
+        if not listed:
+            continue
+        out.line(f"{heading} ({len(listed)}):")
+        unchecked, more = split_shown(listed, lim.list_shown)
         for finder in unchecked:
             where = f" [{clean(finder.region, 30)}]" if finder.region else ""
             out.line(f"- {clean(finder.finder, 60)}{where}: {clean(finder.reason, lim.value_len)}", indent=4)

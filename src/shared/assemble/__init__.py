@@ -179,7 +179,7 @@ def _tripwire_notes(record: CloudTrailRecord, snapshot: KeySnapshot) -> list[str
     caller = ident.arn or ident.invoked_by or ident.principal_id or "an unknown caller"
     notes = [
         f"Tripwire: {record.event_name} by {caller} failed with {record.error_code} because the key "
-        f"is {snapshot.state}: something still depends on this key."
+        f"is {snapshot.state or 'unusable'}: something still depends on this key."
     ]
     context = (record.request_parameters or {}).get("encryptionContext")
     if isinstance(context, Mapping) and context:

@@ -14,7 +14,11 @@ slot falls after the deadline is not made.
 
 Whatever was denied, failed, is not offered in the region, ran out of time or was stopped by a rate
 limit is recorded as *unchecked* for its finder and region, with the limit and how far the finder
-got; the engine never claims completeness it does not have.
+got; the engine never claims completeness it does not have. Two kinds of unchecked finder leave the
+search complete (``UncheckedFinder.effect``): a service that is not offered in the Region (its
+endpoint is unknown or does not resolve: nothing there can use the key), and the evidence-only
+readers (``evidence_only``: last usage, CloudTrail usage), which add evidence but search no
+resource. A finder whose ``applies_to`` is false for a Region is not run there and not listed.
 """
 
 from __future__ import annotations
@@ -302,7 +306,22 @@ class DiscoveryOutcome:
 
     @property
     def complete(self) -> bool:
-        return not self.unchecked
+        """No resource finder was left incomplete (denied, throttled, timed out, failed)."""
+        return not any(u.effect == "incomplete" for u in self.unchecked)
+
+
+def not_offered(exc: BaseException | None) -> bool:
+    """The service is not offered in the Region: botocore knows no endpoint for it there
+    (``UnknownEndpointError``), or the endpoint's host does not answer (``EndpointConnectionError``,
+    which a service missing from a Region raises when its regional host name does not resolve). A
+    connect or read timeout (``ConnectTimeoutError``, ``ReadTimeoutError``) is not this: it stays
+    incomplete."""
+    return isinstance(exc, UnknownEndpointError | EndpointConnectionError)
+
+
+def is_evidence_only(finder: Finder) -> bool:
+    """A usage-evidence reader (``evidence_only = True`` on the finder class), not a resource search."""
+    return bool(getattr(finder, "evidence_only", False))
 
 
 def describe_limit(operation: str, per_second: float) -> str:

@@ -37,8 +37,10 @@ from shared.dependencies.base import (
     Work,
     describe_failure,
     describe_limit,
+    is_evidence_only,
+    not_offered,
 )
-from shared.document import UncheckedFinder
+from shared.document import UncheckedEffect, UncheckedFinder
 from shared.keyref import KeyIdentity
 from shared.observability import logger
 
@@ -259,8 +261,11 @@ class _Scheduler:
         return late
 
 
-def _unchecked(owner: Owner, error: BaseException | None, progress: _Progress | None) -> UncheckedFinder:
-    """Why a finder is unchecked, naming the limit that stopped it and how far it got."""
+def _unchecked(
+    owner: Owner, error: BaseException | None, progress: _Progress | None, evidence_only: bool = False
+) -> UncheckedFinder:
+    """Why a finder is unchecked, naming the limit that stopped it and how far it got, and what that
+    means for the search (``effect``)."""
     limit: str | None = None
     if error is not None and not isinstance(error, DeadlineExceeded):
         reason = describe_failure(error)
@@ -279,8 +284,17 @@ def _unchecked(owner: Owner, error: BaseException | None, progress: _Progress | 
         reason = f"{reason}; {checked:,} of {more}{listed:,} checked"
     if limit is None and reason.startswith(TIMED_OUT):
         limit = "the discovery time budget"
+    effect: UncheckedEffect = (
+        "evidence-only" if evidence_only else "not-offered" if not_offered(error) else "incomplete"
+    )
     return UncheckedFinder(
-        finder=owner[0], reason=reason, region=owner[1], limit=limit, checked=checked, listed=listed
+        finder=owner[0],
+        reason=reason,
+        region=owner[1],
+        effect=effect,
+        limit=limit,
+        checked=checked,
+        listed=listed,
     )
 
 
@@ -315,9 +329,18 @@ def run_finders(
     results, failures, progress = scheduler.records()
     limited = {owner for owner, p in progress.items() if p.limit is not None}
     owners = sorted(set(failures) | set(late) | limited)
-    unchecked = [_unchecked(owner, failures.get(owner), progress.get(owner)) for owner in owners]
+    evidence = {finder.name for finder in finder_list if is_evidence_only(finder)}
+    unchecked = [
+        _unchecked(owner, failures.get(owner), progress.get(owner), owner[0] in evidence) for owner in owners
+    ]
     for entry in unchecked:
-        logger.warning("finder unchecked", finder=entry.finder, region=entry.region, reason=entry.reason)
+        logger.warning(
+            "finder unchecked",
+            finder=entry.finder,
+            region=entry.region,
+            reason=entry.reason,
+            effect=entry.effect,
+        )
     return DiscoveryOutcome(
         results=results, unchecked=unchecked, regions=search, elapsed_seconds=round(clock() - started, 3)
     )

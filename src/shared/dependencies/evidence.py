@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from shared.dependencies.base import DeadlineExceeded, FinderContext
 from shared.dependencies.limits import CLOUDTRAIL_LOOKUP_EVENTS
@@ -145,6 +145,7 @@ class LastUsageFinder:
     """KMS ``GetKeyLastUsage``: the last successful cryptographic operation, per key."""
 
     name: str = "kms-last-usage"
+    evidence_only: ClassVar[bool] = True  # when it last worked, not what uses the key
     service: str = "kms"
     actions: tuple[str, ...] = ("kms:GetKeyLastUsage",)
     resource_types: tuple[str, ...] = ()
@@ -253,6 +254,7 @@ class CloudTrailUsageFinder:
     max_events: int = 5000
     budget_seconds: float | None = 5.0
     name: str = "cloudtrail-key-usage"
+    evidence_only: ClassVar[bool] = True  # who called it lately, not what uses the key
     service: str = "cloudtrail"
     actions: tuple[str, ...] = ("cloudtrail:LookupEvents",)
     resource_types: tuple[str, ...] = ()

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from shared.alerting import CHAT_DESCRIPTION_MAX_CHARS, render_chat, render_text, verdict
-from shared.document import AlertDocument, Severity
+from shared.document import AlertDocument, Severity, UncheckedFinder
 from tests.unit.alerting import samples
 
 SECTIONS = ["NEXT STEPS", "KEY", "ACTION", "ACTOR", "TIMELINE", "DEPENDENCIES", "WHAT WAS DONE"]
@@ -242,6 +242,56 @@ def test_text_says_none_found_only_when_the_search_was_complete() -> None:
     text = render_text(samples.failed_access_denied())
     assert "DEPENDENCIES (complete)" in text
     assert "No dependent resources found by any finder." in text
+
+
+def _mixed_unchecked() -> AlertDocument:
+    """A complete search with a Region lacking one service and unread usage evidence, and an
+    incomplete one: the same list plus a denied finder."""
+    doc = samples.critical_scheduled_deletion()
+    doc.dependencies.unchecked = [
+        UncheckedFinder(
+            finder="msk-clusters",
+            region="eu-west-1",
+            reason="unavailable: service endpoint not reachable in this region",
+            effect="not-offered",
+        ),
+        UncheckedFinder(
+            finder="kms-last-usage", region="eu-west-1", reason="denied: AccessDenied", effect="evidence-only"
+        ),
+    ]
+    return doc
+
+
+def test_text_separates_incomplete_finders_from_services_not_offered_and_evidence() -> None:
+    # Given a complete search whose unchecked finders are all "not offered" or "evidence only"
+    doc = _mixed_unchecked()
+    text = render_text(doc)
+    # Then both are listed, under their own headings, and nothing says "Not checked"
+    assert "DEPENDENCIES (complete)" in text
+    assert "Not checked" not in text
+    assert "Not offered in the Region, nothing to search (1):" in text
+    assert "- msk-clusters [eu-west-1]: unavailable: service endpoint not reachable" in text
+    assert "Usage evidence not read (the search is not incomplete for it) (1):" in text
+    assert "- kms-last-usage [eu-west-1]: denied: AccessDenied" in text
+
+    # And a denied resource finder heads the list as what makes the search incomplete
+    doc.dependencies.complete = False
+    doc.dependencies.unchecked.append(
+        UncheckedFinder(finder="rds-instances", region="eu-west-1", reason="denied: AccessDenied")
+    )
+    text = render_text(doc)
+    assert "Not checked (1):\n    - rds-instances [eu-west-1]: denied: AccessDenied" in text
+    assert text.index("Not checked (1)") < text.index("Not offered in the Region")
+
+
+def test_chat_names_only_the_incomplete_finders_as_not_checked() -> None:
+    doc = _mixed_unchecked()
+    doc.dependencies.unchecked.append(
+        UncheckedFinder(finder="rds-instances", region="eu-west-1", reason="denied: AccessDenied")
+    )
+    description = render_chat(doc)["content"]["description"]
+    assert "*Not checked* 1: `rds-instances`" in description
+    assert "*Not offered in the Region, nothing to search* 1: `msk-clusters`" in description
 
 
 def test_text_lists_the_first_items_and_counts_the_rest() -> None:

@@ -6,16 +6,22 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    UnknownEndpointError,
+)
 from botocore.stub import Stubber
 
 from shared.aws import ClientFactory
 from shared.dependencies import REGISTRY, discover, run_finders
-from shared.dependencies.base import FinderContext, Work, describe_failure
+from shared.dependencies.base import TIMED_OUT, DeadlineExceeded, FinderContext, Work, describe_failure
 from shared.document import DependencyItem
 from shared.keyref import KeyIdentity
 
@@ -131,15 +137,100 @@ def test_a_resource_deleted_between_list_and_describe_is_skipped() -> None:
     assert section.total == 0
 
 
-def test_a_service_not_offered_in_the_region_is_unchecked() -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://kafka.ap-east-2.amazonaws.com"),
+        UnknownEndpointError(service_name="kafka", region_name="ap-east-2"),
+    ],
+    ids=["endpoint-not-reachable", "endpoint-unknown"],
+)
+def test_a_service_not_offered_in_the_region_is_listed_but_leaves_the_search_complete(
+    error: Exception,
+) -> None:
+    # Given a finder whose service has no endpoint in the Region, next to one that searched fine
     def unreachable(ctx: FinderContext) -> Iterator[Any]:
-        raise EndpointConnectionError(endpoint_url="https://kafka.ap-east-2.amazonaws.com")
+        raise error
         yield
 
-    outcome = run_finders([Fake(unreachable)], IDENTITY, clients(), later())
-    assert [u.reason for u in outcome.unchecked] == [
-        "unavailable: service endpoint not reachable in this region"
+    # When discovery runs
+    outcome = run_finders(
+        [Fake(unreachable, name="msk-clusters"), Fake(lambda ctx: iter(()), name="sqs-queues")],
+        IDENTITY,
+        clients(),
+        later(),
+    )
+
+    # Then the finder is still listed, as not offered, and the search counts as complete
+    assert [(u.finder, u.reason, u.effect) for u in outcome.unchecked] == [
+        ("msk-clusters", "unavailable: service endpoint not reachable in this region", "not-offered")
     ]
+    assert outcome.complete is True
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ListClusters"),
+            "denied: AccessDeniedException",
+        ),
+        (
+            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "ListClusters"),
+            "throttled: ThrottlingException (retries exhausted)",
+        ),
+        (
+            ConnectTimeoutError(endpoint_url="https://kafka.us-east-1.amazonaws.com"),
+            "failed: ConnectTimeoutError",
+        ),
+        (ReadTimeoutError(endpoint_url="https://kafka.us-east-1.amazonaws.com"), "failed: ReadTimeoutError"),
+        (DeadlineExceeded(), TIMED_OUT),
+    ],
+    ids=["denied", "throttled", "connect-timeout", "read-timeout", "budget-exhausted"],
+)
+def test_a_denied_throttled_or_timed_out_finder_makes_the_search_incomplete(
+    error: Exception, reason: str
+) -> None:
+    def failing(ctx: FinderContext) -> Iterator[Any]:
+        raise error
+        yield
+
+    outcome = run_finders([Fake(failing, name="msk-clusters")], IDENTITY, clients(), later())
+
+    assert [(u.finder, u.reason, u.effect) for u in outcome.unchecked] == [
+        ("msk-clusters", reason, "incomplete")
+    ]
+    assert outcome.complete is False
+
+
+def test_an_evidence_reader_that_fails_is_listed_but_leaves_the_search_complete() -> None:
+    # Given a usage-evidence reader (not a resource search) that is denied
+    @dataclass
+    class Evidence(Fake):
+        evidence_only: ClassVar[bool] = True
+
+    def denied(ctx: FinderContext) -> Iterator[Any]:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetKeyLastUsage")
+        yield
+
+    outcome = run_finders([Evidence(denied, name="kms-last-usage")], IDENTITY, clients(), later())
+
+    assert [(u.finder, u.effect) for u in outcome.unchecked] == [("kms-last-usage", "evidence-only")]
+    assert outcome.complete is True
+
+
+def test_a_finder_that_does_not_apply_to_the_region_is_not_run_and_not_counted() -> None:
+    @dataclass
+    class ElsewhereOnly(Fake):
+        def applies_to(self, region: str) -> bool:
+            return region == "us-east-1"
+
+    finder = ElsewhereOnly(lambda ctx: iter(()), name="cloudfront-distributions")
+    outcome = run_finders([finder], IDENTITY, clients(), later(), regions=["eu-central-1"])
+
+    assert finder.regions == []
+    assert outcome.unchecked == []
+    assert outcome.complete is True
 
 
 def test_a_single_call_listing_that_says_there_is_more_is_unchecked() -> None:

@@ -257,6 +257,21 @@ def test_denied_cloudtrail_and_last_usage_are_unchecked_not_silent() -> None:
     assert section.usage is None
 
 
+def test_denied_usage_evidence_alone_leaves_the_search_complete() -> None:
+    # Given the grants are read, but GetKeyLastUsage and LookupEvents are denied
+    section = _discover(
+        [("list_grants", NO_GRANTS), ("get_key_last_usage", "AccessDeniedException")],
+        ["AccessDeniedException"],
+    )
+    # Then both readers are listed as evidence only, and the search still counts as complete:
+    # they tell when and by whom the key was used, not which resources use it
+    assert sorted((u.finder, u.reason, u.effect) for u in section.unchecked) == [
+        ("cloudtrail-key-usage", "denied: AccessDeniedException", "evidence-only"),
+        ("kms-last-usage", "denied: AccessDeniedException", "evidence-only"),
+    ]
+    assert section.complete is True
+
+
 def test_throttled_cloudtrail_keeps_the_pages_it_read() -> None:
     pages = [{"Events": [_event("Decrypt")], "NextToken": "t1"}, "ThrottlingException"]
     section = _discover([("list_grants", NO_GRANTS), ("get_key_last_usage", NEVER_USED)], pages)

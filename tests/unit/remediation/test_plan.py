@@ -64,6 +64,23 @@ def facts(**changes: object) -> RemediationFacts:
             "scope with-dependencies: the dependency search was incomplete (treated as at risk)",
         ),
         (
+            {
+                "scope": "with-dependencies",
+                "discovery_complete": False,
+                "incomplete_finders": (
+                    "rds-instances [eu-west-1]: denied: AccessDenied",
+                    "kinesis-streams [eu-west-1]: throttled: ThrottlingException (retries exhausted)",
+                    "sqs-queues [eu-west-1]: timed out: discovery time budget exhausted",
+                    "sns-topics [eu-west-1]: denied: AuthorizationError",
+                ),
+            },
+            Action.CANCEL_DELETION,
+            "scope with-dependencies: the dependency search was incomplete (treated as at risk): "
+            "rds-instances [eu-west-1]: denied: AccessDenied; kinesis-streams [eu-west-1]: throttled: "
+            "ThrottlingException (retries exhausted); sqs-queues [eu-west-1]: timed out: discovery time "
+            "budget exhausted; 1 more",
+        ),
+        (
             {"scope": "with-dependencies", "protected": True},
             Action.CANCEL_DELETION,
             "scope with-dependencies: the key is tagged keyguard:protect=true",
