@@ -578,14 +578,23 @@ class Auditor:
         events, _, ours = self._project_rules(region)
         if not ours:
             return self._result("guard-topics", "FAIL", "no kms-keyguard rule, so no function to ask")
-        functions = sorted(
-            {
-                str(target["Arn"])
-                for rule in ours
-                for target in _pages(events, "list_targets_by_rule", "Targets", Rule=str(rule.get("Name")))
-                if ":lambda:" in str(target.get("Arn", "")) and ":function:" in str(target.get("Arn", ""))
-            }
-        )
+        targets = [
+            str(target.get("Arn", ""))
+            for rule in ours
+            for target in _pages(events, "list_targets_by_rule", "Targets", Rule=str(rule.get("Name")))
+        ]
+        functions = sorted({arn for arn in targets if ":lambda:" in arn and ":function:" in arn})
+        buses = sorted({arn for arn in targets if ":events:" in arn and ":event-bus/" in arn})
+        if not functions and buses:
+            # A member account of an organization deployment: its rules forward to the hub's bus, and
+            # the topics are the hub's (audited in the hub account).
+            return self._result(
+                "guard-topics",
+                "PASS",
+                f"the kms-keyguard rule forwards to {', '.join(buses)}: the topics are the hub's, "
+                "audited in the hub account",
+                topics=[],
+            )
         if not functions:
             return self._result(
                 "guard-topics",

@@ -183,3 +183,19 @@ def test_the_guards_topics_both_confirmed_pass() -> None:
 
     assert checks["guard-topics"].status == "PASS"
     assert checks["guard-topics"].details["topics"] == sorted([alert, health])
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_member_account_forwarding_to_the_hubs_bus_passes_and_says_the_topics_are_the_hubs() -> None:
+    # Given an organization member: the project's rule forwards to the hub's central bus
+    events = _client("events")
+    events.put_rule(Name="kms-keyguard-member-KeyEvents", EventPattern=json.dumps(PROJECT_PATTERN))
+    bus = "arn:aws:events:us-east-1:999999999999:event-bus/kms-keyguard"
+    events.put_targets(Rule="kms-keyguard-member-KeyEvents", Targets=[{"Id": "hub", "Arn": bus}])
+
+    # When the Region is audited (no topic of the guard's in this account to ask about)
+    checks = _audit({})
+
+    # Then the guard's topics are not this account's to confirm, and the report says where they are
+    assert checks["guard-topics"].status == "PASS"
+    assert checks["guard-topics"].reason.startswith(f"the kms-keyguard rule forwards to {bus}:")

@@ -91,7 +91,9 @@ def seed_cis_chain(account: Account) -> None:
     seed_alarm(account, metric, [topic])
     events = account.client("events")
     events.put_rule(Name="kms-keyguard-KeyEventsRule-XYZ", EventPattern=json.dumps(PROJECT_PATTERN))
-    events.put_targets(Rule="kms-keyguard-KeyEventsRule-XYZ", Targets=[{"Id": "fn", "Arn": queue_arn}])
+    # A member forwards to the hub's central bus, as org/member-rules.yaml does.
+    hub_bus = "arn:aws:events:us-east-1:123456789012:event-bus/kms-keyguard"
+    events.put_targets(Rule="kms-keyguard-KeyEventsRule-XYZ", Targets=[{"Id": "hub", "Arn": hub_bus}])
 
 
 @dataclass
