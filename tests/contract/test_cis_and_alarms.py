@@ -243,8 +243,12 @@ def _publishers(resources: dict[str, Any], policy: str) -> tuple[list[str], list
     statements = resources[policy]["Properties"]["PolicyDocument"]["Statement"]
     allows = [s for s in statements if s["Effect"] == "Allow"]
     assert {s["Action"] for s in allows} == {"sns:Publish"}
+    # A role that exists in organization mode only: {"Fn::If": [condition, its ARN, NoValue]}.
     roles = sorted(
-        arn["Fn::GetAtt"][0] for s in allows if "AWS" in s["Principal"] for arn in s["Principal"]["AWS"]
+        (arn["Fn::If"][1] if "Fn::If" in arn else arn)["Fn::GetAtt"][0]
+        for s in allows
+        if "AWS" in s["Principal"]
+        for arn in s["Principal"]["AWS"]
     )
     services = [s for s in allows if "Service" in s["Principal"]]
     return roles, services
@@ -252,7 +256,7 @@ def _publishers(resources: dict[str, Any], policy: str) -> tuple[list[str], list
 
 def test_only_this_stacks_functions_publish_alerts(resources: dict[str, Any]) -> None:
     roles, services = _publishers(resources, "AlertTopicPolicy")
-    assert roles == ["KeyEventsRole", "ReconcileRole", "ReminderRole"]
+    assert roles == ["KeyEventsRole", "OrgSweepRole", "ReconcileRole", "ReminderRole"]
     assert services == []  # alarms go to the health path
 
 
