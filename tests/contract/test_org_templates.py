@@ -116,14 +116,43 @@ def test_hub_facing_roles_trust_exactly_the_hub_function_inside_the_organization
 ) -> None:
     properties = roles[logical_id]["Properties"]
     assert properties["RoleName"] == name
-    assert properties["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Effect": "Allow",
-            "Principal": {"AWS": HUB_ROLE},
-            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-            "Condition": ORG_CONDITION,
-        }
-    ]
+    hub_function, *others = properties["AssumeRolePolicyDocument"]["Statement"]
+    assert hub_function == {
+        "Effect": "Allow",
+        "Principal": {"AWS": HUB_ROLE},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        "Condition": ORG_CONDITION,
+    }
+    # The discovery role also trusts the hub's sweep worker, when its ARN is given
+    if logical_id == "DiscoveryRole":
+        assert others == [
+            {
+                "Fn::If": [
+                    "HasHubSweepRole",
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": {"Ref": "HubSweepRoleArn"}},
+                        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                        "Condition": ORG_CONDITION,
+                    },
+                    {"Ref": "AWS::NoValue"},
+                ]
+            }
+        ]
+    else:
+        assert others == []
+
+
+def test_the_discovery_role_lets_the_sweeps_list_keys(roles: dict[str, Any]) -> None:
+    from shared.reconcile import RECONCILE_ACTIONS
+    from shared.reminders import REMINDER_ACTIONS
+
+    granted = {
+        action
+        for statement in statements(roles["DiscoveryRole"])
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert set(RECONCILE_ACTIONS) | set(REMINDER_ACTIONS) <= granted
 
 
 def test_discovery_role_is_generated_from_the_finder_registry() -> None:
@@ -221,6 +250,7 @@ def _deploy(name: str, path: Path, ou: str, regions: list[str], parameters: dict
 def test_stack_sets_create_the_roles_and_rules_in_every_member_account(organization: Any) -> None:
     org_id, ou, members = organization
     hub_role = f"arn:aws:iam::{HUB_ACCOUNT}:role/kms-keyguard-KeyEventsRole"
+    sweep_role = f"arn:aws:iam::{HUB_ACCOUNT}:role/kms-keyguard-OrgSweepRole"
     _deploy(
         "kms-keyguard-member-roles",
         ROLES_PATH,
@@ -229,6 +259,7 @@ def test_stack_sets_create_the_roles_and_rules_in_every_member_account(organizat
         {
             "OrganizationId": org_id,
             "HubFunctionRoleArn": hub_role,
+            "HubSweepRoleArn": sweep_role,
             "CentralBusArn": CENTRAL_BUS,
             "EnableRemediation": "true",
         },
@@ -246,7 +277,7 @@ def test_stack_sets_create_the_roles_and_rules_in_every_member_account(organizat
         names = {r["RoleName"] for r in iam.list_roles()["Roles"]}
         assert {"kms-keyguard-forwarder", "kms-keyguard-discovery", "kms-keyguard-remediation"} <= names
         trust = iam.get_role(RoleName="kms-keyguard-discovery")["Role"]["AssumeRolePolicyDocument"]
-        assert trust["Statement"][0]["Principal"] == {"AWS": hub_role}
+        assert [s["Principal"] for s in trust["Statement"]] == [{"AWS": hub_role}, {"AWS": sweep_role}]
         for region in ("us-east-1", "eu-west-1"):
             events = _assumed(account, "events", region)
             rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
