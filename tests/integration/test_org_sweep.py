@@ -23,9 +23,14 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from handlers.org_sweep import lambda_handler
+from shared.accounts import MemberAccounts
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.org_sweep import QUERY_PAGE_SIZE, UNUSABLE_KEYS_QUERY, OrgSweeper
+from tests.contract.test_org_templates import ROLES_PATH
+from tests.integration.test_iam_runtime import _actions, granted_to
+from tests.support.aws_calls import CallRecorder, answer, iam_action
+from tests.support.cfn_yaml import load
 from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.remediation.support import create_table
 
@@ -297,3 +302,66 @@ def test_an_unreachable_account_on_the_aggregator_path_is_listed(hub: Hub) -> No
         }
     ]
     assert hub.alerts() == []
+
+
+# --- Every call the worker makes is granted --------------------------------------------------------
+
+
+class RecordingMembers(MemberAccounts):
+    """Member accounts whose sessions record the IAM action of every call made through them."""
+
+    def __init__(self, clients: ClientFactory) -> None:
+        super().__init__(clients)
+        self.recorders: list[CallRecorder] = []
+
+    def _session(self, account: str, role_name: str, region: str, first: dict[str, Any]) -> boto3.Session:
+        session = super()._session(account, role_name, region, first)
+        self.recorders.append(CallRecorder(session))
+        return session
+
+
+def test_every_call_of_the_worker_is_granted_to_its_role_and_the_member_role(hub: Hub) -> None:
+    # Given a member key pending deletion, a disabled key of the hub's own, and recording sessions
+    kms = member_kms()
+    pending = kms.create_key()["KeyMetadata"]
+    deletion = kms.schedule_key_deletion(KeyId=pending["KeyId"], PendingWindowInDays=7)["DeletionDate"]
+    own = boto3.client("kms", region_name=REGION)
+    own.disable_key(KeyId=own.create_key()["KeyMetadata"]["KeyId"])
+    session = boto3.Session(region_name=HUB_REGION)
+    hub_calls = CallRecorder(session)
+    # An answered call never reaches "before-call": record it when its parameters are built
+    session.events.register(
+        "provide-client-params.config.SelectAggregateResourceConfig",
+        lambda model, **_: hub_calls.actions.add(iam_action(model)),
+    )
+    answer(
+        session,
+        "config",
+        "SelectAggregateResourceConfig",
+        {"Results": [row(MEMBER, pending["KeyId"], "PendingDeletion")], "QueryInfo": {}},
+    )
+    clients = ClientFactory(session)
+    members = RecordingMembers(clients)
+    settings = Settings(
+        alert_topic_arn=hub.topic_arn, organization_id=ORG_ID, idempotency_table_name=hub.table
+    )
+    sweeper_ = OrgSweeper(
+        settings,
+        clients,
+        hub_account=HUB,
+        aggregator=AGGREGATOR,
+        members=members,
+        now=lambda: deletion - timedelta(hours=60),
+    )
+
+    # When every kind of sweep runs
+    for event in (item(), item("reminders"), item(account=HUB), {"sweep": "reconcile"}):
+        run(event, sweeper_)
+
+    # Then the hub's calls are granted to the worker's role, the member's to its discovery role
+    member_calls = {action for recorder in members.recorders for action in recorder.actions}
+    assert {"sts:AssumeRole", "sns:Publish", "config:SelectAggregateResourceConfig"} <= hub_calls.actions
+    assert {"kms:ListKeys", "kms:DescribeKey"} <= member_calls
+    assert not hub_calls.actions - granted_to("OrgSweepRole")
+    member_role = load(ROLES_PATH)["Resources"]["DiscoveryRole"]["Properties"]["Policies"]
+    assert not member_calls - set(_actions(member_role))
