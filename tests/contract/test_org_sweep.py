@@ -26,6 +26,7 @@ ORG_ONLY = (
     "OrgSweepScheduleRole",
     "OrgSweepFunctionErrorsAlarm",
     "OrgSweepErrorsAlarm",
+    "OrgSweepMissedRunsAlarm",
 )
 MAP_ONLY = (
     "OrgSweepStateMachine",
@@ -190,3 +191,17 @@ def test_the_schedules_reuse_the_single_account_cadence(resources: dict[str, Any
         payload = json.loads(schedule["Target"]["Input"])
         assert AggregatorRequest.model_validate(payload).sweep == sweep
         assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": ["OrgSweepScheduleRole", "Arn"]}
+
+
+def test_a_sweep_that_stops_running_alarms(resources: dict[str, Any]) -> None:
+    # The worker runs at least once a run on either path (the hub account is always an item)
+    props = resources["OrgSweepMissedRunsAlarm"]["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Invocations")
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "OrgSweepFunction"}}]
+    assert props["Period"] == resources["ReconcileFunctionMissedRunsAlarm"]["Properties"]["Period"]
+    assert (props["ComparisonOperator"], props["Threshold"], props["TreatMissingData"]) == (
+        "LessThanThreshold",
+        1,
+        "breaching",
+    )
+    assert props["EvaluationPeriods"] == props["DatapointsToAlarm"] == 2
