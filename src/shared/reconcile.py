@@ -13,13 +13,14 @@ rotation status, grants or policy), GetItem and PutItem on the table, Publish on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from shared.assemble import missed_event_alert
 from shared.journal import JournalUnavailable
 from shared.key_inventory import KeySnapshot, describe_keys
 from shared.observability import logger, metrics
-from shared.sweep import KeySweep
+from shared.sweep import KeySweep, list_key_entries
 
 RECONCILE_ACTIONS: tuple[str, ...] = (
     "kms:ListKeys",
@@ -38,16 +39,13 @@ MISSED_MARKER_SECONDS = 3600  # two overlapping runs never both publish for one 
 class Reconciler(KeySweep):
     """Finds unusable keys with no alert on record and publishes one "missed event" alert each."""
 
-    def run(self, region: str | None = None) -> dict[str, Any]:
-        """One pass; returns counts. A failed publish raises (the scheduled rule retries the run)."""
+    def run(self, region: str | None = None, keys: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """One pass over the Region's keys, or only ``keys`` (key id, key ARN) when given; returns
+        counts. A failed publish raises (the scheduled rule retries the run)."""
         region = region or self.clients.default_region or "us-east-1"
         now = self._now()
         kms = self.clients.client("kms", region)
-        entries = [
-            (str(entry["KeyId"]), str(entry["KeyArn"]))
-            for page in kms.get_paginator("list_keys").paginate()
-            for entry in page.get("Keys", [])
-        ]
+        entries = list(keys) if keys is not None else list_key_entries(kms)
         unusable = alerted = sent = unknown = undescribed = 0
         described = describe_keys(kms, [key_id for key_id, _ in entries], self.max_workers)
         for (_, key_arn), metadata in zip(entries, described, strict=True):

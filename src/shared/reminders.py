@@ -8,7 +8,7 @@ day: a marker keyed on the key ARN and the date, in the idempotency table (in me
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from shared.errors import ConfigurationError
 from shared.journal import Journal
 from shared.key_inventory import KeySnapshot, describe_keys
 from shared.observability import logger, metrics
-from shared.sweep import KeySweep
+from shared.sweep import KeySweep, list_key_entries
 
 REMINDER_ACTIONS: tuple[str, ...] = (
     "kms:ListKeys",
@@ -65,23 +65,22 @@ class Reminders(KeySweep):
         )
         self.days = days
 
-    def run(self, region: str | None = None) -> dict[str, Any]:
-        """One daily pass; returns counts. A failed publish raises (the scheduled rule retries)."""
+    def run(self, region: str | None = None, keys: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """One daily pass over the Region's keys, or only ``keys`` (key id, key ARN) when given;
+        returns counts. A failed publish raises (the scheduled rule retries)."""
         region = region or self.clients.default_region or "us-east-1"
         now = self._now()
         kms = self.clients.client("kms", region)
         examined = due = sent = duplicates = 0
-        entries = [
-            entry for page in kms.get_paginator("list_keys").paginate() for entry in page.get("Keys", [])
-        ]
-        described = describe_keys(kms, [str(entry["KeyId"]) for entry in entries], self.max_workers)
-        for entry, metadata in zip(entries, described, strict=True):
+        entries = list(keys) if keys is not None else list_key_entries(kms)
+        described = describe_keys(kms, [key_id for key_id, _ in entries], self.max_workers)
+        for (_, key_arn), metadata in zip(entries, described, strict=True):
             examined += 1
             if not metadata or metadata.get("KeyManager") != "CUSTOMER":
                 continue
             if metadata.get("KeyState") != "PendingDeletion" or metadata.get("DeletionDate") is None:
                 continue
-            snapshot = KeySnapshot.from_metadata(str(entry["KeyArn"]), region, metadata)
+            snapshot = KeySnapshot.from_metadata(key_arn, region, metadata)
             days_left = snapshot.days_until_deletion(now)
             if days_left is None or days_left not in self.days:
                 continue

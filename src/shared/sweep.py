@@ -42,3 +42,12 @@ class KeySweep:
 
             self._publisher = SnsPublisher.for_topic(self.clients, self.settings.alert_topic_arn)
         return self._publisher
+
+
+def list_key_entries(kms: Any) -> list[tuple[str, str]]:
+    """(key id, key ARN) of every key of the client's account and Region (ListKeys, paginated)."""
+    return [
+        (str(entry["KeyId"]), str(entry["KeyArn"]))
+        for page in kms.get_paginator("list_keys").paginate()
+        for entry in page.get("Keys", [])
+    ]

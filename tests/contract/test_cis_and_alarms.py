@@ -131,19 +131,25 @@ def test_the_responder_is_watched_for_throttling_late_events_and_lost_failures(
 
 @pytest.mark.parametrize("minutes", ["5", "15", "30"])
 def test_reconciliation_that_stops_running_alarms(template: dict[str, Any], minutes: str) -> None:
-    (props,) = _alarms_on(template["Resources"], "AWS/Lambda", "Invocations").values()
-    resolved = Resolver(template, {"ReconcileMinutes": minutes}).resolve(props)
-    assert resolved["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ReconcileFunction"}}]
-    assert (resolved["Period"], resolved["EvaluationPeriods"], resolved["DatapointsToAlarm"]) == (
-        int(minutes) * 60,
-        2,
-        2,
-    )
-    assert (resolved["ComparisonOperator"], resolved["Threshold"], resolved["TreatMissingData"]) == (
-        "LessThanThreshold",
-        1,
-        "breaching",
-    )
+    # The single-account pass, and the organization-wide sweep's worker (organization mode only)
+    alarms = _alarms_on(template["Resources"], "AWS/Lambda", "Invocations")
+    watched = {name: props["Dimensions"][0]["Value"]["Ref"] for name, props in alarms.items()}
+    assert watched == {
+        "ReconcileFunctionMissedRunsAlarm": "ReconcileFunction",
+        "OrgSweepMissedRunsAlarm": "OrgSweepFunction",
+    }
+    for props in alarms.values():
+        resolved = Resolver(template, {"ReconcileMinutes": minutes}).resolve(props)
+        assert (resolved["Period"], resolved["EvaluationPeriods"], resolved["DatapointsToAlarm"]) == (
+            int(minutes) * 60,
+            2,
+            2,
+        )
+        assert (resolved["ComparisonOperator"], resolved["Threshold"], resolved["TreatMissingData"]) == (
+            "LessThanThreshold",
+            1,
+            "breaching",
+        )
 
 
 def _alarms_on(resources: dict[str, Any], namespace: str, metric: str) -> dict[str, dict[str, Any]]:
@@ -243,8 +249,12 @@ def _publishers(resources: dict[str, Any], policy: str) -> tuple[list[str], list
     statements = resources[policy]["Properties"]["PolicyDocument"]["Statement"]
     allows = [s for s in statements if s["Effect"] == "Allow"]
     assert {s["Action"] for s in allows} == {"sns:Publish"}
+    # A role that exists in organization mode only: {"Fn::If": [condition, its ARN, NoValue]}.
     roles = sorted(
-        arn["Fn::GetAtt"][0] for s in allows if "AWS" in s["Principal"] for arn in s["Principal"]["AWS"]
+        (arn["Fn::If"][1] if "Fn::If" in arn else arn)["Fn::GetAtt"][0]
+        for s in allows
+        if "AWS" in s["Principal"]
+        for arn in s["Principal"]["AWS"]
     )
     services = [s for s in allows if "Service" in s["Principal"]]
     return roles, services
@@ -252,7 +262,7 @@ def _publishers(resources: dict[str, Any], policy: str) -> tuple[list[str], list
 
 def test_only_this_stacks_functions_publish_alerts(resources: dict[str, Any]) -> None:
     roles, services = _publishers(resources, "AlertTopicPolicy")
-    assert roles == ["KeyEventsRole", "ReconcileRole", "ReminderRole"]
+    assert roles == ["KeyEventsRole", "OrgSweepRole", "ReconcileRole", "ReminderRole"]
     assert services == []  # alarms go to the health path
 
 

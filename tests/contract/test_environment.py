@@ -13,7 +13,8 @@ RESPONDER = "KeyEventsFunction"
 TOPIC_ARN = "arn:aws:sns:us-east-1:111122223333:kms-keyguard-AlertTopic-ABC"
 REMINDER = "ReminderFunction"
 RECONCILE = "ReconcileFunction"
-FUNCTIONS = (RESPONDER, REMINDER, RECONCILE)
+ORG_SWEEP = "OrgSweepFunction"
+FUNCTIONS = (RESPONDER, REMINDER, RECONCILE, ORG_SWEEP)
 
 # Read by Powertools or by the reminder handler rather than by Settings.
 READ_OUTSIDE_SETTINGS = {
@@ -21,6 +22,8 @@ READ_OUTSIDE_SETTINGS = {
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
     "REMINDER_DAYS",
+    "HUB_ACCOUNT_ID",  # handlers/org_sweep.py
+    "CONFIG_AGGREGATOR_NAME",  # handlers/org_sweep.py
 }
 
 # Variables whose code default would be wrong in a deployed stack, with the reason.
@@ -93,7 +96,7 @@ def test_the_alert_topic_and_loop_guard_point_at_this_stack(template: dict[str, 
     assert env["HEALTH_TOPIC_ARN"] == {"Ref": "HealthTopic"}
 
 
-@pytest.mark.parametrize("function", [RESPONDER, RECONCILE])
+@pytest.mark.parametrize("function", [RESPONDER, RECONCILE, ORG_SWEEP])
 def test_guard_key_arns_parse_as_settings_read_them(template: dict[str, Any], function: str) -> None:
     # Given the deployed value of GUARD_KEY_ARNS (the keys' ARNs joined with commas)
     key_arns = {
@@ -200,6 +203,7 @@ def test_functions_share_the_runtime_settings(template: dict[str, Any]) -> None:
         RESPONDER: "handlers/key_events.lambda_handler",
         REMINDER: "handlers/reminders.lambda_handler",
         RECONCILE: "handlers/reconcile.lambda_handler",
+        ORG_SWEEP: "handlers/org_sweep.lambda_handler",
     }
 
 

@@ -28,6 +28,11 @@ REMINDER_ROLE = "ReminderRole"
 RECONCILE_ROLE = "ReconcileRole"
 HEARTBEAT_ROLE = "HeartbeatRole"
 FUNCTION_ROLES = (RESPONDER_ROLE, REMINDER_ROLE, RECONCILE_ROLE)
+ORG_SWEEP_ROLE = "OrgSweepRole"
+ORG_STATE_MACHINE_ROLE = "OrgSweepStateMachineRole"
+ORG_SCHEDULE_ROLE = "OrgSweepScheduleRole"
+ORG_ROLES = (ORG_SWEEP_ROLE, ORG_STATE_MACHINE_ROLE, ORG_SCHEDULE_ROLE)
+ORG_ID = "o-abcdef1234"
 GUARD_KEYS = [{"Fn::GetAtt": ["AlertKey", "Arn"]}, {"Fn::GetAtt": ["HealthKey", "Arn"]}]
 GUARD_STATEMENT = "ProtectGuardKeys"
 ACCOUNT_KEYS = "arn:aws:kms:*:111122223333:key/*"
@@ -65,6 +70,19 @@ PLATFORM = {
     "sqs:SendMessage": "Lambda sends failed async invocations to FailureQueue",
 }
 
+# What Step Functions needs to deliver a state machine's execution logs to CloudWatch Logs
+# (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
+LOG_DELIVERY = (
+    "CreateLogDelivery",
+    "DeleteLogDelivery",
+    "DescribeLogGroups",
+    "DescribeResourcePolicies",
+    "GetLogDelivery",
+    "ListLogDeliveries",
+    "PutResourcePolicy",
+    "UpdateLogDelivery",
+)
+
 # Actions that may be granted on Resource "*", with the reason. DependencyDiscovery is separate.
 STAR_ALLOWED = {
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
@@ -72,6 +90,11 @@ STAR_ALLOWED = {
     "kms:ListAliases": "no resource-level permissions",
     "kms:ListKeys": "no resource-level permissions",
     "cloudtrail:LookupEvents": "no resource-level permissions",
+    "organizations:ListAccounts": "no resource-level permissions",
+    **{
+        f"logs:{name}": "Step Functions' vended log delivery has no resource-level permissions"
+        for name in LOG_DELIVERY
+    },
 }
 
 # The reconciliation pass (handlers/reconcile.py): it lists and describes every key, reads tags,
@@ -160,7 +183,7 @@ def test_dependency_discovery_statement_is_the_sorted_registry(template: dict[st
     assert set(dependencies.required_actions()) <= granted(template, RESPONDER_ROLE)
 
 
-@pytest.mark.parametrize("role", [*FUNCTION_ROLES, HEARTBEAT_ROLE])
+@pytest.mark.parametrize("role", [*FUNCTION_ROLES, HEARTBEAT_ROLE, *ORG_ROLES])
 def test_no_action_granted_on_a_resource_is_repeated_on_star(template: dict[str, Any], role: str) -> None:
     for parameters in PARAMETER_MATRIX:
         allows = [s for s in statements(template, role, **parameters) if s["Effect"] == "Allow"]
@@ -267,7 +290,7 @@ def test_the_function_may_write_only_the_intervention_tag(template: dict[str, An
         assert statement["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": [intervention_tag]}
 
 
-@pytest.mark.parametrize("role", [*FUNCTION_ROLES, HEARTBEAT_ROLE])
+@pytest.mark.parametrize("role", [*FUNCTION_ROLES, HEARTBEAT_ROLE, *ORG_ROLES])
 def test_resource_star_only_where_actions_cannot_be_scoped(template: dict[str, Any], role: str) -> None:
     for parameters in PARAMETER_MATRIX:
         for statement in statements(template, role, **parameters):
@@ -306,7 +329,7 @@ def test_single_resource_grants_name_their_resource(
     assert statement["Resource"] == resources_
 
 
-@pytest.mark.parametrize("role", FUNCTION_ROLES)
+@pytest.mark.parametrize("role", [*FUNCTION_ROLES, ORG_SWEEP_ROLE])
 def test_topic_keys_are_used_only_through_sns(template: dict[str, Any], role: str) -> None:
     (statement,) = [s for s in statements(template, role) if s.get("Sid") == "EncryptAlerts"]
     assert statement["Condition"] == {"StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}}
@@ -338,8 +361,10 @@ def test_reminder_role_is_least_privilege(template: dict[str, Any]) -> None:
 
 
 def test_roles_trust_only_their_service_in_this_account(resources: dict[str, Any]) -> None:
-    trusted = {role: "lambda.amazonaws.com" for role in FUNCTION_ROLES} | {
-        HEARTBEAT_ROLE: "scheduler.amazonaws.com"
+    trusted = {role: "lambda.amazonaws.com" for role in (*FUNCTION_ROLES, ORG_SWEEP_ROLE)} | {
+        HEARTBEAT_ROLE: "scheduler.amazonaws.com",
+        ORG_SCHEDULE_ROLE: "scheduler.amazonaws.com",
+        ORG_STATE_MACHINE_ROLE: "states.amazonaws.com",
     }
     assert set(of_type(resources, "AWS::IAM::Role")) == set(trusted)
     for name, role in of_type(resources, "AWS::IAM::Role").items():
@@ -442,3 +467,122 @@ def test_the_protect_tag_is_matched_by_iam_as_the_code_matches_it(
 
     # Then IAM allows the cancel exactly when the code decides the key is protected
     assert _iam_protects(grant["Condition"], "keyguard:protect", value) is _code_protects(value)
+
+
+# --- Organization sweeps ---------------------------------------------------------------------------
+
+
+def org_granted(template: dict[str, Any], role: str, aggregator: str = "") -> set[str]:
+    """The role's actions in organization mode, with or without a Config aggregator."""
+    return {
+        action
+        for statement in statements(template, role, OrganizationId=ORG_ID, ConfigAggregatorName=aggregator)
+        if statement["Effect"] == "Allow"
+        for action in statement["Action"]
+    }
+
+
+@pytest.mark.parametrize("aggregator", ["", "organization"])
+def test_the_sweep_worker_is_granted_exactly_what_its_passes_declare(
+    template: dict[str, Any], aggregator: str
+) -> None:
+    # Given what the worker declares (assuming member roles; the aggregator query when configured)
+    # and what the passes it runs declare (reading keys, the journal, publishing)
+    from shared import org_sweep, reconcile
+
+    own = set(org_sweep.ACTIONS) | (set(org_sweep.AGGREGATOR_ACTIONS) if aggregator else set())
+    passes = set(reconcile.RECONCILE_ACTIONS) | set(reminders.REMINDER_ACTIONS)
+    reused = set(journal.ACTIONS) | set(alerting.ACTIONS)
+    platform = set(PLATFORM) - {"sqs:SendMessage"}  # synchronous invokes: no async destination
+
+    # Then the role grants exactly that
+    assert org_granted(template, ORG_SWEEP_ROLE, aggregator) == own | passes | reused | platform
+
+
+def test_the_sweep_worker_assumes_only_the_discovery_role_inside_the_organization(
+    template: dict[str, Any],
+) -> None:
+    by_sid = {s["Sid"]: s for s in statements(template, ORG_SWEEP_ROLE, OrganizationId=ORG_ID)}
+    assume = by_sid["AssumeMemberDiscoveryRoles"]
+    assert assume["Resource"] == ["arn:aws:iam::*:role/kms-keyguard-discovery"]
+    assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG_ID}}
+    assert by_sid["ReadKeys"]["Resource"] == [ACCOUNT_KEYS]
+    assert by_sid["PublishSweepAlerts"]["Resource"] == [{"Ref": "AlertTopic"}]
+    assert by_sid["Journal"]["Resource"] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
+
+
+def test_the_aggregator_is_queried_only_in_this_account_and_region(template: dict[str, Any]) -> None:
+    (query,) = [
+        s
+        for s in statements(template, ORG_SWEEP_ROLE, OrganizationId=ORG_ID, ConfigAggregatorName="org")
+        if s.get("Sid") == "QueryAggregator"
+    ]
+    assert query["Resource"] == ["arn:aws:config:us-east-1:111122223333:config-aggregator/*"]
+
+
+def _state_machine_calls(template: dict[str, Any]) -> set[str]:
+    """The IAM actions the sweep state machine's definition implies: its SDK and Lambda tasks, the
+    Distributed Map's child executions, and log delivery."""
+    definition = template["Resources"]["OrgSweepStateMachine"]["Properties"]["Definition"]
+    actions: set[str] = set()
+
+    def walk(states: dict[str, Any]) -> None:
+        for state in states.values():
+            resource = state.get("Resource", "")
+            if resource.startswith("arn:aws:states:::aws-sdk:"):
+                service, operation = resource.rsplit(":", 2)[-2:]
+                actions.add(f"{service}:{operation[0].upper()}{operation[1:]}")
+            elif resource == "arn:aws:states:::lambda:invoke":
+                actions.add("lambda:InvokeFunction")
+            processor = state.get("ItemProcessor")
+            if processor:
+                if processor["ProcessorConfig"]["Mode"] == "DISTRIBUTED":
+                    actions.update(
+                        {"states:StartExecution", "states:DescribeExecution", "states:StopExecution"}
+                    )
+                walk(processor["States"])
+
+    walk(definition["States"])
+    props = template["Resources"]["OrgSweepStateMachine"]["Properties"]
+    if props.get("Logging", {}).get("Destinations"):
+        actions.update(f"logs:{name}" for name in LOG_DELIVERY)
+    return actions
+
+
+def test_the_state_machine_role_grants_exactly_what_its_definition_calls(template: dict[str, Any]) -> None:
+    assert org_granted(template, ORG_STATE_MACHINE_ROLE) == _state_machine_calls(template)
+    by_sid = {s["Sid"]: s for s in statements(template, ORG_STATE_MACHINE_ROLE, OrganizationId=ORG_ID)}
+    assert by_sid["InvokeWorker"]["Resource"] == [
+        {"Fn::GetAtt": ["OrgSweepFunction", "Arn"]},
+        "<OrgSweepFunction.Arn>:*",  # its versions and aliases (the resolver's placeholder)
+    ]
+    machine = "arn:aws:states:us-east-1:111122223333:stateMachine:kms-keyguard-org-sweep"
+    assert by_sid["RunChildExecutions"]["Resource"] == [machine]
+    assert by_sid["WatchChildExecutions"]["Resource"] == [
+        "arn:aws:states:us-east-1:111122223333:execution:kms-keyguard-org-sweep/*"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("aggregator", "starts"),
+    [
+        ("", ("states:StartExecution", {"Ref": "OrgSweepStateMachine"})),
+        ("organization", ("lambda:InvokeFunction", {"Fn::GetAtt": ["OrgSweepFunction", "Arn"]})),
+    ],
+)
+def test_the_schedules_may_start_only_the_sweep_they_target(
+    template: dict[str, Any], aggregator: str, starts: tuple[str, Any]
+) -> None:
+    action, target = starts
+    assert org_granted(template, ORG_SCHEDULE_ROLE, aggregator) == {action, "sqs:SendMessage"}
+    (grant,) = [
+        s
+        for s in statements(
+            template, ORG_SCHEDULE_ROLE, OrganizationId=ORG_ID, ConfigAggregatorName=aggregator
+        )
+        if action in s["Action"]
+    ]
+    assert target in grant["Resource"]
+    resolver = Resolver(template, {"OrganizationId": ORG_ID, "ConfigAggregatorName": aggregator})
+    for schedule in ("OrgReconcileSchedule", "OrgReminderSchedule"):
+        assert resolver.resolve(template["Resources"][schedule]["Properties"])["Target"]["Arn"] == target

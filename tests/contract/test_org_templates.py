@@ -29,6 +29,19 @@ HEARTBEAT_SOURCE = "kms-keyguard.heartbeat"
 FORWARDED_RULES = ("KeyEventsRule", "LifecycleRule", "KeyDeletedRule", "TripwireRule")
 HUB_ROLE = {"Ref": "HubFunctionRoleArn"}
 ORG_CONDITION = {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+SWEEP_TRUST = {
+    "Fn::If": [
+        "HasHubSweepRole",
+        {
+            "Sid": "HubSweeps",
+            "Effect": "Allow",
+            "Principal": {"AWS": {"Ref": "HubSweepRoleArn"}},
+            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            "Condition": ORG_CONDITION,
+        },
+        {"Ref": "AWS::NoValue"},
+    ]
+}
 OPERATORS_TRUST = {
     "Fn::If": [
         "HasReadOnlyPrincipals",
@@ -130,15 +143,15 @@ def test_hub_facing_roles_trust_exactly_the_hub_function_inside_the_organization
 ) -> None:
     properties = roles[logical_id]["Properties"]
     assert properties["RoleName"] == name
-    hub, *operators = properties["AssumeRolePolicyDocument"]["Statement"]
+    hub, *others = properties["AssumeRolePolicyDocument"]["Statement"]
     assert hub == {
         "Effect": "Allow",
         "Principal": {"AWS": HUB_ROLE},
         "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
         "Condition": ORG_CONDITION,
     }
-    # Operators may only ever be added to the read-only role (the next test).
-    assert operators == ([OPERATORS_TRUST] if logical_id == "DiscoveryRole" else [])
+    # Operators and the hub's sweep worker may only ever be added to the read-only role.
+    assert others == ([OPERATORS_TRUST, SWEEP_TRUST] if logical_id == "DiscoveryRole" else [])
 
 
 def test_operators_may_assume_the_discovery_role_only_when_named_and_inside_the_organization(
@@ -182,9 +195,23 @@ def test_operator_audit_policy_grants_what_the_audit_calls_read_only_and_only_wi
     # Nothing the audit does not call, nothing already granted by the role, nothing that writes.
     assert own <= AUDIT_ACTIONS
     assert not own & {
-        a for s in statements(roles["DiscoveryRole"]) for a in s["Action"] if isinstance(a, str)
+        action
+        for statement in statements(roles["DiscoveryRole"])
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
     }
     assert {a for a in own if not a.split(":", 1)[1].startswith(("Describe", "Get", "List"))} == set()
+
+
+def test_the_discovery_role_lets_the_sweeps_list_keys(roles: dict[str, Any]) -> None:
+    from shared.reconcile import RECONCILE_ACTIONS
+    from shared.reminders import REMINDER_ACTIONS
+
+    granted = {
+        action
+        for statement in statements(roles["DiscoveryRole"])
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert set(RECONCILE_ACTIONS) | set(REMINDER_ACTIONS) <= granted
 
 
 def test_discovery_role_is_generated_from_the_finder_registry() -> None:
@@ -282,6 +309,7 @@ def _deploy(name: str, path: Path, ou: str, regions: list[str], parameters: dict
 def test_stack_sets_create_the_roles_and_rules_in_every_member_account(organization: Any) -> None:
     org_id, ou, members = organization
     hub_role = f"arn:aws:iam::{HUB_ACCOUNT}:role/kms-keyguard-KeyEventsRole"
+    sweep_role = f"arn:aws:iam::{HUB_ACCOUNT}:role/kms-keyguard-OrgSweepRole"
     _deploy(
         "kms-keyguard-member-roles",
         ROLES_PATH,
@@ -290,6 +318,7 @@ def test_stack_sets_create_the_roles_and_rules_in_every_member_account(organizat
         {
             "OrganizationId": org_id,
             "HubFunctionRoleArn": hub_role,
+            "HubSweepRoleArn": sweep_role,
             "CentralBusArn": CENTRAL_BUS,
             "EnableRemediation": "true",
         },
@@ -307,11 +336,13 @@ def test_stack_sets_create_the_roles_and_rules_in_every_member_account(organizat
         names = {r["RoleName"] for r in iam.list_roles()["Roles"]}
         assert {"kms-keyguard-forwarder", "kms-keyguard-discovery", "kms-keyguard-remediation"} <= names
         trust = iam.get_role(RoleName="kms-keyguard-discovery")["Role"]["AssumeRolePolicyDocument"]
-        assert trust["Statement"][0]["Principal"] == {"AWS": hub_role}
-        # No ReadOnlyPrincipalArns: the hub alone. CloudFormation drops a list item that is
-        # AWS::NoValue (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/
-        # pseudo-parameter-reference.html); moto leaves a null in its place.
-        assert [s for s in trust["Statement"] if s is not None] == trust["Statement"][:1]
+        # Without ReadOnlyPrincipalArns the operators' statement is absent. CloudFormation drops a
+        # list item that is AWS::NoValue (https://docs.aws.amazon.com/AWSCloudFormation/latest/
+        # UserGuide/pseudo-parameter-reference.html); moto leaves a null in its place.
+        assert [s["Principal"] for s in trust["Statement"] if s is not None] == [
+            {"AWS": hub_role},
+            {"AWS": sweep_role},
+        ]
         for region in ("us-east-1", "eu-west-1"):
             events = _assumed(account, "events", region)
             rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
@@ -352,7 +383,7 @@ def test_named_operators_get_the_discovery_role_and_its_audit_policy_when_deploy
 
     # Then the discovery role trusts them, inside the organization, and the remediation role does not.
     # (moto skips AWS::IAM::RolePolicy, so the operator-audit policy is held as a document above.)
-    (operator_trust,) = [s for s in trust["Statement"] if s.get("Sid") == "ReadOnlyOperators"]
+    (operator_trust,) = [s for s in trust["Statement"] if s and s.get("Sid") == "ReadOnlyOperators"]
     assert operator_trust["Principal"] == {"AWS": operators}
     assert operator_trust["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
     assert len(remediation["Statement"]) == 1

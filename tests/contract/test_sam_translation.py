@@ -36,7 +36,12 @@ def cfn(template: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_transform_produces_the_functions_with_their_roles(cfn: dict[str, Any]) -> None:
     functions = of_type(cfn["Resources"], "AWS::Lambda::Function")
-    assert set(functions) == {"KeyEventsFunction", "ReminderFunction", "ReconcileFunction"}
+    assert set(functions) == {
+        "KeyEventsFunction",
+        "ReminderFunction",
+        "ReconcileFunction",
+        "OrgSweepFunction",
+    }
     responder = functions["KeyEventsFunction"]["Properties"]
     assert responder["Role"] == {"Fn::GetAtt": ["KeyEventsRole", "Arn"]}
     assert responder["Runtime"] == "python3.13"
@@ -51,6 +56,9 @@ def test_the_transform_produces_the_functions_with_their_roles(cfn: dict[str, An
         "ReminderRole",
         "ReconcileRole",
         "HeartbeatRole",
+        "OrgSweepRole",
+        "OrgSweepStateMachineRole",
+        "OrgSweepScheduleRole",
     }, "SAM created a role of its own"
 
 
