@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from keyguard_cli.checkers import CHECKERS, CIS_4_7_PATTERN, accepted_by, implements_4_7
 from keyguard_cli.errors import aws_error_code
-from shared.approval import parse_approval
+from shared.approval import ApprovalStatus, Verification, approval_note, parse_approval
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.dependencies.base import DENIED_CODES
@@ -43,7 +43,7 @@ CHECK_TITLES: dict[str, str] = {
     "notification": "The alarm's topic has a confirmed subscription",
     "eventbridge-rule": "kms-keyguard EventBridge rule present and enabled",
     "guard-topics": "kms-keyguard's alert and health topics each have a confirmed subscription",
-    "pending-deletion": "No customer managed key pending deletion without approval",
+    "pending-deletion": "No customer managed key pending deletion without a well-formed approval",
 }
 PROJECT_EVENT_NAMES = event_names(Route.ALERTING)  # the calls the project's alerting rule routes
 ENABLED_RULE_STATES = frozenset({"ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"})
@@ -99,6 +99,14 @@ ANY_WRITE = {
 }
 
 
+_APPROVAL_STATUS: dict[ApprovalStatus, Literal["none", "unverified", "expired", "invalid"]] = {
+    ApprovalStatus.NONE: "none",
+    ApprovalStatus.APPROVED: "unverified",  # well formed; who tagged it and when is not looked up
+    ApprovalStatus.EXPIRED: "expired",
+    ApprovalStatus.MALFORMED: "invalid",
+}
+
+
 class CheckResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -118,13 +126,13 @@ class PendingKey(BaseModel):
     state: str
     deletion_date: str | None = None
     days_left: int | None = None
-    approved: bool = Field(
-        description="carries a valid, unexpired allow-deletion approval (the responder's rules: a change "
-        "reference, optionally '; until=YYYY-MM-DD')"
+    approval: Literal["none", "unverified", "expired", "invalid"] = Field(
+        description="the allow-deletion tag read by the responder's parser and rules (a change reference "
+        "and '; until=YYYY-MM-DD' at most ApprovalMaxDays ahead): 'unverified' when well formed. The "
+        "audit does not look the tagging up in CloudTrail; the responder honours an approval only when "
+        "CloudTrail shows it tagged before the deletion was scheduled, by a different principal"
     )
-    approval_note: str | None = Field(
-        default=None, description="why an allow-deletion tag present on the key is not an approval"
-    )
+    approval_note: str | None = Field(default=None, description="the approval, or why the tag is not one")
     cancel_command: str
 
 
@@ -258,11 +266,18 @@ def _alerts_on_key_events(pattern: object) -> bool:
 
 # ----- the auditor ----------------------------------------------------------------------------
 class Auditor:
-    def __init__(self, clients: ClientFactory, account: str, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        clients: ClientFactory,
+        account: str,
+        now: datetime | None = None,
+        approval_max_days: int | None = None,
+    ) -> None:
         self.clients = clients
         self.account = account
         self.now = now or datetime.now(UTC)
         self.allow_tag = Settings.model_fields["allow_deletion_tag_key"].default
+        self.approval_max_days = approval_max_days or Settings.model_fields["approval_max_days"].default
         self._trail_cache: dict[str, tuple[bool, str]] = {}
 
     def run(self, regions: list[str]) -> AuditReport:
@@ -677,7 +692,13 @@ class Auditor:
                 continue
             snapshot = inventory.read(str(metadata["Arn"]), region)
             deletion = snapshot.deletion_date
-            approval = parse_approval((snapshot.tags or {}).get(self.allow_tag), self.now.date())
+            approval = parse_approval(
+                (snapshot.tags or {}).get(self.allow_tag), self.now.date(), max_days=self.approval_max_days
+            )
+            if approval.approved:
+                approval = approval.checked(
+                    Verification.NOT_CHECKED, "the audit does not look the tagging up in CloudTrail"
+                )
             out.append(
                 PendingKey(
                     arn=str(metadata["Arn"]),
@@ -685,30 +706,35 @@ class Auditor:
                     state=str(snapshot.state or metadata.get("KeyState")),
                     deletion_date=deletion.isoformat().replace("+00:00", "Z") if deletion else None,
                     days_left=snapshot.days_until_deletion(self.now),
-                    approved=approval.approved,
-                    approval_note=None if approval.approved else approval.describe(self.allow_tag),
+                    approval=_APPROVAL_STATUS[approval.status],
+                    approval_note=approval_note(approval, self.allow_tag),
                     cancel_command=(
                         f"aws kms cancel-key-deletion --key-id {snapshot.key_id} --region {region}"
                     ),
                 )
             )
         out.sort(key=lambda key: (key.days_left is None, key.days_left or 0))
-        unapproved = [key for key in out if not key.approved]
+        unapproved = [key for key in out if key.approval != "unverified"]
         if not out:
             return self._result("pending-deletion", "PASS", "no customer managed key is pending deletion")
         described = "; ".join(
             f"{(key.aliases or [key.arn.rsplit('/', 1)[-1]])[0]} in "
             f"{key.days_left if key.days_left is not None else '?'} days"
-            + ("" if not key.approved else " (approved)")
+            + ("" if key.approval != "unverified" else " (approval unverified)")
             for key in out
         )
         if not unapproved:
-            return self._result("pending-deletion", "PASS", f"{len(out)} pending, all approved: {described}")
+            return self._result(
+                "pending-deletion",
+                "PASS",
+                f"{len(out)} pending, each with a well-formed approval (unverified: the audit does not "
+                f"check CloudTrail for who tagged it and when): {described}",
+            )
         return self._result(
             "pending-deletion",
             "FAIL",
-            f"{len(unapproved)} of {len(out)} pending without {self.allow_tag}: {described}",
-            unapproved[0].cancel_command + " (to approve the deletion instead: cancel it, tag the key "
-            f"{self.allow_tag}=<change reference>, and schedule it again; a key pending deletion "
-            "cannot be tagged)",
+            f"{len(unapproved)} of {len(out)} pending without a well-formed {self.allow_tag}: {described}",
+            unapproved[0].cancel_command + " (to approve the deletion instead: cancel it, have a principal "
+            f"other than the one who schedules it tag the key {self.allow_tag}='<change reference>; "
+            "until=YYYY-MM-DD', and schedule it again; a key pending deletion cannot be tagged)",
         )

@@ -99,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
         default=8,
         help="--organization: accounts and regions audited at once (default 8, at most 32)",
     )
+    audit.add_argument(
+        "--approval-max-days",
+        type=int,
+        default=None,
+        help="the stack's ApprovalMaxDays, for reading approval tags as the responder does (default 30)",
+    )
 
     replay = commands.add_parser(
         "replay",
@@ -239,7 +245,9 @@ def cmd_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
         regions = _region_list(args.regions)
     else:
         regions = [ctx.require_region(args.region)]
-    auditor = Auditor(ctx.clients, account)
+    if args.approval_max_days is not None and not 1 <= args.approval_max_days <= 90:
+        raise CliError(ExitCode.USAGE, "--approval-max-days must be between 1 and 90")
+    auditor = Auditor(ctx.clients, account, approval_max_days=args.approval_max_days)
     report = _with_progress(
         err, f"Auditing {len(regions)} region(s)", ctx.clients, lambda: auditor.run(regions)
     )

@@ -174,12 +174,12 @@ def render_audit(console: Console, report: AuditReport) -> None:
                 )
             console.print(accepted)
         if region.pending_deletion:
-            pending = _listing("Keys pending deletion", "Key", "Days left", "Approved", "To keep it")
+            pending = _listing("Keys pending deletion", "Key", "Days left", "Approval", "To keep it")
             for key in region.pending_deletion:
                 pending.add_row(
                     ", ".join(key.aliases) or key.arn,
                     str(key.days_left if key.days_left is not None else "?"),
-                    _yes(key.approved),
+                    Text(key.approval, style="yellow" if key.approval == "unverified" else "red"),
                     key.cancel_command,
                 )
             console.print(pending)

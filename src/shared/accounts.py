@@ -21,6 +21,7 @@ import botocore.session
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.approval import Approval
 from shared.aws import ClientFactory, error_code
 from shared.config import Settings
 from shared.document import DependenciesSection
@@ -166,6 +167,7 @@ class RoleUnavailableRemediation:
         snapshot: KeySnapshot,
         dependencies: DependenciesSection,
         deadline: float | None = None,
+        approval: Approval | None = None,
     ) -> Remediation:
         detail = f"{self.failure.code} assuming {self.failure.role_arn}"
         return Remediation(self.mode, Outcome.FAILED, detail=detail, resulting_state=snapshot.state)

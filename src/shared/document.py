@@ -54,6 +54,18 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TagChangeItem(_Doc):
+    """A change the call made to the protect or approval tag."""
+
+    tag: str = Field(description="the tag key")
+    role: Literal["protect", "approval"]
+    change: Literal["set", "removed"]
+    value: str | None = Field(default=None, description="the value set (sanitised); null when removed")
+    weakens_protection: bool = Field(
+        default=False, description="the protect tag removed, or set to a value that does not protect"
+    )
+
+
 class EventSection(_Doc):
     name: str
     id: str | None
@@ -72,6 +84,9 @@ class EventSection(_Doc):
     )
     event_key_state: str | None = None
     event_version: str | None = None
+    tag_changes: list[TagChangeItem] = Field(
+        default_factory=list, description="TagResource / UntagResource: the protect and approval tag changes"
+    )
 
 
 class ActorSection(_Doc):
@@ -259,6 +274,23 @@ class TargetSection(_Doc):
     name: str | None = Field(description="the resource as the call named it (sanitised), or null")
 
 
+class ApprovalSection(_Doc):
+    """The key's keyguard:allow-deletion approval, and what CloudTrail says about it."""
+
+    status: Literal["approved", "expired", "malformed"] = Field(
+        description="the tag's own terms: 'approved' is well formed, not lapsed, within ApprovalMaxDays"
+    )
+    reference: str | None = None
+    until: str | None = Field(default=None, description="the last day it is valid (YYYY-MM-DD)")
+    verification: Literal[
+        "not checked", "verified", "unverified", "forged: same principal", "tagged after scheduling"
+    ] = Field(description="only a 'verified' approval exempts from remediation or lowers severity")
+    honoured: bool = Field(description="exempts from remediation and lowers severity")
+    evidence: str | None = Field(
+        default=None, description="what CloudTrail showed, or why it was not checked"
+    )
+
+
 class AlertDocument(_Doc):
     schema_version: Literal["1"] = "1"
     alert_id: str
@@ -280,4 +312,7 @@ class AlertDocument(_Doc):
     generated_at: DateTime
     target: TargetSection | None = Field(
         default=None, description="tamper alerts: the guard's resource the call touched"
+    )
+    approval: ApprovalSection | None = Field(
+        default=None, description="the key's approval tag, when it carries one"
     )

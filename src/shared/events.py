@@ -76,6 +76,7 @@ class SeverityRule(StrEnum):
     RESTORED = "restored"
     KEY_DELETED = "key-deleted"
     REMINDER = "reminder"
+    TAG_CHANGED = "tag-changed"  # the protect or approval tag set or removed (``shared.tagwatch``)
     OTHER = "other"
 
 
@@ -202,9 +203,26 @@ TABLE: tuple[KmsEvent, ...] = (
         KmsEvent(name, Route.LIFECYCLE, severity=SeverityRule.KEY_STORE_CHANGED, tripwire=False)
         for name in ("DisconnectCustomKeyStore", "DeleteCustomKeyStore", "UpdateCustomKeyStore")
     ),
-    # Changes to the protect or approval tag (other tags are not routed).
-    KmsEvent("TagResource", Route.LIFECYCLE, tripwire=False, tag_field="tags.tagKey"),
-    KmsEvent("UntagResource", Route.LIFECYCLE, tripwire=False, tag_field="tagKeys"),
+    # Changes to the protect or approval tag (other tags are not routed): each its own alert, the
+    # headline and severity from what the request set or removed (``shared.tagwatch``).
+    KmsEvent(
+        "TagResource",
+        Route.LIFECYCLE,
+        severity=SeverityRule.TAG_CHANGED,
+        tripwire=False,
+        tag_field="tags.tagKey",
+        done="tagged",
+        attempt="tag",
+    ),
+    KmsEvent(
+        "UntagResource",
+        Route.LIFECYCLE,
+        severity=SeverityRule.TAG_CHANGED,
+        tripwire=False,
+        tag_field="tagKeys",
+        done="untagged",
+        attempt="untag",
+    ),
     KmsEvent(
         KEY_DELETED,
         Route.NATIVE,

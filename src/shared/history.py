@@ -1,7 +1,9 @@
-"""The key's Enabled/Disabled history from CloudTrail, read within a deadline.
+"""CloudTrail lookups within a deadline: the key's Enabled/Disabled history, and the newest call of
+one name on one key.
 
 Remediation re-enables a key only on positive evidence that it was Enabled before the change; this
-module reads CloudTrail's part of that evidence (keyguard's own journal is the other part).
+module reads CloudTrail's part of that evidence (keyguard's own journal is the other part). An
+approval is honoured only when CloudTrail shows who tagged it and when (``shared.approval_check``).
 """
 
 from __future__ import annotations
@@ -9,13 +11,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from shared.aws import BOTO_CONFIG, ClientFactory, error_code
+from shared.models import CloudTrailRecord
+from shared.parse import KMS_EVENT_SOURCE
 from shared.restore import Transition, transition_state
 
 HISTORY_DAYS = 90  # what LookupEvents keeps
@@ -105,3 +111,113 @@ class CloudTrailHistory:
                     found.append(Transition(when, state, name, "CloudTrail", event.get("EventId")))
                 break  # newest first: the latest of this name decides
         return found, None
+
+
+# ----- the newest call of one name on one key ------------------------------------------------------
+LOOKUP_PACE_SECONDS = 0.5  # LookupEvents allows 2 calls a second per account and Region
+MAX_LOOKUP_PAGES = 20  # 1,000 records of one name: beyond that the lookup gives up, reported
+
+
+@dataclass(frozen=True)
+class TrailCall:
+    """One successful call, as CloudTrail recorded it."""
+
+    name: str
+    time: datetime
+    record: CloudTrailRecord
+
+
+class CallLookup(Protocol):
+    def newest(
+        self,
+        name: str,
+        key_arn: str,
+        region: str,
+        since: datetime,
+        deadline: float,
+        wanted: Callable[[CloudTrailRecord], bool] = lambda record: True,
+    ) -> tuple[TrailCall | None, str]:
+        """The newest successful ``name`` call on the key since ``since`` that ``wanted`` accepts,
+        and what was read (or why the lookup stopped) in words."""
+        ...
+
+
+class CloudTrailCalls:
+    """``CallLookup`` from CloudTrail ``LookupEvents`` by event name (a lookup by the key as a resource
+    returns every Decrypt), filtered to the key, newest first, page by page.
+
+    Each page gets its own client bounded by the time left before ``deadline`` (no retries: a
+    throttled or slow page is reported, not waited for), pages are spaced within the documented 2
+    calls a second, and no page starts with less than ``MIN_LOOKUP_SECONDS`` left. A paginator cannot
+    give each page its own timeout, hence the explicit ``NextToken`` loop.
+    """
+
+    def __init__(
+        self,
+        clients: ClientFactory,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        client_for: Callable[[str, float], Any] | None = None,
+        max_pages: int = MAX_LOOKUP_PAGES,
+    ) -> None:
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._client_for = client_for or (
+            lambda region, seconds: bounded_cloudtrail(clients, region, seconds)
+        )
+        self._max_pages = max_pages
+
+    def newest(
+        self,
+        name: str,
+        key_arn: str,
+        region: str,
+        since: datetime,
+        deadline: float,
+        wanted: Callable[[CloudTrailRecord], bool] = lambda record: True,
+    ) -> tuple[TrailCall | None, str]:
+        key_id = key_arn.rsplit("/", 1)[-1]
+        token: str | None = None
+        read = 0
+        for page in range(self._max_pages):
+            if page:
+                self._sleep(LOOKUP_PACE_SECONDS)
+            remaining = deadline - self._monotonic()
+            if remaining < MIN_LOOKUP_SECONDS:
+                return None, f"the time budget ran out after {read} {name} records"
+            client = self._client_for(region, min(remaining, MAX_LOOKUP_SECONDS))
+            request: dict[str, Any] = {
+                "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
+                "StartTime": since,
+                "MaxResults": 50,
+            }
+            if token:
+                request["NextToken"] = token
+            try:
+                response = client.lookup_events(**request)
+            except (ClientError, BotoCoreError) as exc:
+                return None, f"CloudTrail lookup failed after {read} {name} records: {error_code(exc)}"
+            for event in response.get("Events", []):
+                read += 1
+                call = _call_on_key(event, key_arn, key_id)
+                if call is not None and wanted(call.record):
+                    return call, f"found among {read} {name} records"
+            token = response.get("NextToken")
+            if not token:
+                return None, f"none among {read} {name} records since {since.date().isoformat()}"
+        return None, f"gave up after {read} {name} records ({self._max_pages} pages)"
+
+
+def _call_on_key(event: dict[str, Any], key_arn: str, key_id: str) -> TrailCall | None:
+    """The LookupEvents entry as a ``TrailCall`` when it is a successful KMS call on the key."""
+    try:
+        record = CloudTrailRecord.model_validate(json.loads(event.get("CloudTrailEvent") or "{}"))
+    except (ValueError, ValidationError):
+        return None
+    if record.event_source != KMS_EVENT_SOURCE or record.failed or record.event_time is None:
+        return None
+    names = {str(r.get("ResourceName")) for r in event.get("Resources") or []}
+    if not ({key_arn, key_id} & names or record.resolve_key_arn()[0] == key_arn):
+        return None
+    return TrailCall(record.event_name, record.event_time, record)

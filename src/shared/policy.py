@@ -38,11 +38,13 @@ class SeverityFacts:
     actor_is_root: bool = False
     cross_account: bool = False
     danger_averted: bool = False  # remediation cancelled the deletion / re-enabled the key
-    approved: bool = False  # the key carries a valid keyguard:allow-deletion approval
+    approved: bool = False  # the key's keyguard:allow-deletion approval is valid AND verified in CloudTrail
     key_state: str | None = None  # the key's state now (re-read)
     tripwire: bool = False  # a call failed because the key is pending deletion or disabled
     lockout: bool = False  # a new key policy no longer lets the account cancel deletion or enable
     guard_key: bool = False  # one of the stack's own keys (GUARD_KEY_ARNS): always critical
+    protect_removed: bool = False  # the call removed the protect tag, or set it to a non-protecting value
+    approval_set: bool = False  # the call set the approval tag
 
 
 # An approved deletion (keyguard:allow-deletion) lowers these by one level.
@@ -160,6 +162,18 @@ def severity_for(facts: SeverityFacts) -> tuple[Severity, list[str]]:
         else:
             severity = Severity.MEDIUM
             reasons.append("the key is deleted; no dependencies were known")
+    elif rule is SeverityRule.TAG_CHANGED:
+        if facts.protect_removed:
+            severity = Severity.HIGH
+            reasons.append(
+                "the protect tag was removed: remediation in scope tagged no longer covers the key"
+            )
+        elif facts.approval_set:
+            severity = Severity.MEDIUM
+            reasons.append("an approval to delete the key was recorded")
+        else:
+            severity = Severity.LOW
+            reasons.append("a protect or approval tag changed; the key is not less protected")
     elif rule is SeverityRule.REMINDER:
         if facts.days_until_deletion is not None and facts.days_until_deletion <= 1:
             severity = Severity.CRITICAL

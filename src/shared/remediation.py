@@ -1,10 +1,11 @@
 """State-checked, re-entrant remediation: cancel a scheduled deletion, re-enable a key.
 
-Flow for one event: parse the approval tag → ``policy.plan_remediation`` (pure: mode, scope, loop
-guard, approval) → re-read the key → act only if its state still calls for it → decide from evidence
-whether cancelling should also re-enable → tag the key ``keyguard:last-intervention`` → re-read the
-resulting state. Every failure is reported in the typed ``Remediation`` result; none is raised, so a
-failed remediation never blocks the alert.
+Flow for one event: the approval tag, parsed and verified in CloudTrail (``approval_check``) →
+``policy.plan_remediation`` (pure: mode, scope, loop guard, a verified approval) → re-read the key →
+act only if its state still calls for it → decide from evidence whether cancelling should also
+re-enable → tag the key ``keyguard:last-intervention`` → re-read the resulting state. Every failure
+is reported in the typed ``Remediation`` result; none is raised, so a failed remediation never blocks
+the alert.
 
 Restoring after a cancel: CancelKeyDeletion always leaves the key Disabled, and the
 ScheduleKeyDeletion record does not say whether the key was Enabled before. The key is re-enabled
@@ -23,7 +24,8 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.accounts import is_own_member_session
-from shared.approval import parse_approval
+from shared.approval import Approval
+from shared.approval_check import ApprovalChecker
 from shared.aws import ClientFactory, error_code
 from shared.config import Settings
 from shared.document import DependenciesSection
@@ -98,7 +100,11 @@ class RemediatorProtocol(Protocol):
         snapshot: KeySnapshot,
         dependencies: DependenciesSection,
         deadline: float | None = None,
-    ) -> Remediation: ...
+        approval: Approval | None = None,
+    ) -> Remediation:
+        """``approval``: the key's approval as already assessed (``ApprovalChecker.assess``); the
+        remediator assesses it itself when ``None``."""
+        ...
 
 
 class NoRemediation:
@@ -110,6 +116,7 @@ class NoRemediation:
         snapshot: KeySnapshot,
         dependencies: DependenciesSection,
         deadline: float | None = None,
+        approval: Approval | None = None,
     ) -> Remediation:
         return Remediation("off", Outcome.OFF, resulting_state=snapshot.state)
 
@@ -125,12 +132,14 @@ class Remediator:
         journal: Journal | None = None,
         history: KeyHistory | None = None,
         now: Callable[[], datetime] | None = None,
+        approvals: ApprovalChecker | None = None,
     ) -> None:
         self.settings = settings
         self.clients = clients
         self.journal: Journal = journal or MemoryJournal()
         self.history: KeyHistory = history or CloudTrailHistory(clients)
         self._now = now or (lambda: datetime.now(UTC))
+        self.approvals = approvals or ApprovalChecker(settings, clients, now=self._now)
 
     # ----- the decision ------------------------------------------------------------------------
     def remediate(
@@ -139,12 +148,15 @@ class Remediator:
         snapshot: KeySnapshot,
         dependencies: DependenciesSection,
         deadline: float | None = None,
+        approval: Approval | None = None,
     ) -> Remediation:
         guard_key = self.settings.is_guard_key(snapshot.arn)
         # The guard's own keys are put back in every mode (the role may do so on exactly them).
         mode = "enforce" if guard_key else self.settings.remediation_mode.value
         tags = snapshot.tags or {}
-        approval = parse_approval(tags.get(self.settings.allow_deletion_tag_key), self._now().date())
+        # Only an approval CloudTrail confirms exempts (verified before standing aside, never after).
+        if approval is None:
+            approval = self.approvals.assess(record, snapshot, deadline)
         facts = RemediationFacts(
             mode=mode,
             scope=self.settings.remediation_scope.value,
@@ -162,8 +174,8 @@ class Remediator:
                 f"{u.finder}{f' [{u.region}]' if u.region else ''}: {u.reason}"
                 for u in dependencies.unchecked_as("incomplete")
             ),
-            approved=approval.approved,
-            approval_text=approval.describe(self.settings.allow_deletion_tag_key),
+            approved=approval.honoured,
+            approval_text=approval.exemption,
             caused_by_self=caused_by_role(record, self.settings.function_role_arn)
             or is_own_member_session(record, self.settings),
             reenable_disabled_keys=self.settings.reenable_disabled_keys,
@@ -172,7 +184,7 @@ class Remediator:
         )
         plan = plan_remediation(facts)
         reasons = list(plan.reasons)
-        if approval.describe(self.settings.allow_deletion_tag_key) and not approval.approved:
+        if approval.describe(self.settings.allow_deletion_tag_key) and not approval.honoured:
             reasons.append(str(approval.describe(self.settings.allow_deletion_tag_key)))
         if plan.action is Action.NONE:
             return Remediation(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.approval import parse_approval
+from shared.approval import Verification, parse_approval
 from shared.assemble import reminder_alert
 from shared.aws import ClientFactory
 from shared.config import Settings
@@ -105,6 +105,12 @@ class Reminders(KeySweep):
 
     def document(self, snapshot: KeySnapshot, now: datetime) -> AlertDocument:
         """The reminder for one key pending deletion."""
-        approval = parse_approval((snapshot.tags or {}).get(self.settings.allow_deletion_tag_key), now.date())
+        value = (snapshot.tags or {}).get(self.settings.allow_deletion_tag_key)
+        approval = parse_approval(value, now.date(), max_days=self.settings.approval_max_days)
+        if approval.approved:
+            # Reminders make no CloudTrail lookups: the approval neither exempts nor lowers here.
+            approval = approval.checked(
+                Verification.NOT_CHECKED, "reminders do not look approvals up in CloudTrail"
+            )
         remembered = self.journal.last_dependencies(str(snapshot.arn))
         return reminder_alert(snapshot, remembered, approval, self.settings, now)

@@ -1,7 +1,5 @@
-"""The responder orchestrates one event into one alert, in the order of the flow:
-
-parse → resolve (re-read the key) → triage → enrich → discover → act (remediate, journal) →
-assemble → notify.
+"""The responder orchestrates one event into one alert, in the order of the flow: parse → resolve
+(re-read the key) → triage → enrich → discover → act (remediate, journal) → assemble → notify.
 
 Each step is a collaborator injected in the constructor (tests and the CLI swap any of them) or a
 pure function of its own module (``parse``, ``triage``, ``assemble``); nothing is decided here.
@@ -23,7 +21,8 @@ from shared.accounts import (
     RoleUnavailableRemediation,
     UnreachableInventory,
 )
-from shared.approval import parse_approval
+from shared.approval import Approval
+from shared.approval_check import ApprovalChecker
 from shared.aws import ClientFactory
 from shared.config import RemediationMode, RemediationScope, Settings
 from shared.discovery import DependencySearch, Discoverer
@@ -114,12 +113,16 @@ class Responder:
         monotonic: Callable[[], float] = time.monotonic,
         journal: Journal | None = None,
         member_remediator: Callable[[ClientFactory], RemediatorProtocol] | None = None,
+        approvals: ApprovalChecker | None = None,
     ) -> None:
         self.settings = settings
         self.clients = clients or ClientFactory()
         self._now = now or (lambda: datetime.now(UTC))
         self._monotonic = monotonic
         self.inventory = inventory or KeyInventory(self.clients, clock=self._now)
+        self.approvals = approvals or ApprovalChecker(
+            settings, self.clients, now=self._now, monotonic=monotonic
+        )
         self._publisher = publisher
         self._idempotency: IdempotentRunner | None = None
         self.search = DependencySearch(settings, self.clients, discoverer, monotonic)
@@ -328,11 +331,14 @@ class Responder:
             # The key is still usable, but nobody in the account could put it back any more.
             decision = replace(decision, publish=True, skip_reason=None)
         notes += [f"Key policy check: {lockout.reason}."] if lockout else []
-        # act first, where the scope needs no discovery: cancelling is the first mutating call
+        # the approval, verified in CloudTrail before remediation may stand aside for it (reads only)
         deadline = self._deadline(started, remaining_seconds)
+        approval = self.approvals.assess(record, snapshot, deadline)
+        # act first, where the scope needs no discovery: cancelling is the first mutating call
         early = None
         if self._acts_first(record, snapshot, decision):
-            early = self._act(record, snapshot, decision, assemble.not_searched("acted first"), deadline)
+            acted_first = assemble.not_searched("acted first")
+            early = self._act(record, snapshot, decision, acted_first, deadline, approval)
         # discover
         if decision.not_searched:
             dependencies, searched = assemble.not_searched(decision.not_searched), False
@@ -340,7 +346,7 @@ class Responder:
             budget = self.search.budget(started, remaining_seconds)
             dependencies, searched = self.search.for_key(snapshot, budget)
         # act
-        remediation = early or self._act(record, snapshot, decision, dependencies, deadline)
+        remediation = early or self._act(record, snapshot, decision, dependencies, deadline, approval)
         remember(self.journal, record, key_arn, dependencies if searched else None, now)
         found = assemble.Findings(
             record=record,
@@ -350,9 +356,7 @@ class Responder:
             triage=decision,
             dependencies=dependencies,
             remediation=remediation,
-            approval=parse_approval(
-                (snapshot.tags or {}).get(self.settings.allow_deletion_tag_key), now.date()
-            ),
+            approval=approval,
             lockout=lockout,
             notes=tuple(notes),
         )
@@ -392,9 +396,11 @@ class Responder:
         decision: Triage,
         dependencies: DependenciesSection,
         deadline: float | None = None,
+        approval: Approval | None = None,
     ) -> Remediation:
         if decision.not_remediated is None:
-            return self._remediator_for(snapshot).remediate(record, snapshot, dependencies, deadline)
+            remediator = self._remediator_for(snapshot)
+            return remediator.remediate(record, snapshot, dependencies, deadline, approval)
         outcome, detail = decision.not_remediated
         mode = self.settings.remediation_mode.value
         return Remediation(mode, outcome, detail=detail, resulting_state=snapshot.state)
@@ -416,11 +422,7 @@ class Responder:
             return True
         return (
             self.settings.remediation_mode is RemediationMode.ENFORCE
-            and self.settings.remediation_scope
-            in (
-                RemediationScope.TAGGED,
-                RemediationScope.ALL,
-            )
+            and self.settings.remediation_scope in (RemediationScope.TAGGED, RemediationScope.ALL)
         )
 
     def _remediator_for(self, snapshot: KeySnapshot) -> RemediatorProtocol:

@@ -35,12 +35,17 @@ class Triage:
     check_policy: bool = False  # a policy change on an unusable key: does it lock the account out?
     note: str | None = None  # said in the alert about the event itself
     follow_up: bool = False  # a successful CancelKeyDeletion/EnableKey, resolved or not
+    tag_change: bool = False  # the protect or approval tag set or removed: reported, nothing to undo
 
     @property
     def not_searched(self) -> str | None:
         """Why dependencies are not searched (``None``: search them)."""
         if self.kind is Kind.RESOLVED or self.follow_up:
             return "a follow-up notice"
+        if self.tag_change:
+            return (
+                "a tag change (dependencies are searched when the key is disabled or scheduled for deletion)"
+            )
         if not self.publish:
             return "the alert is not published"
         return None
@@ -52,6 +57,8 @@ class Triage:
             return Outcome.NOT_NEEDED, "the call failed"
         if self.kind is Kind.RESOLVED or self.follow_up:
             return Outcome.NOT_NEEDED, "follow-up event"
+        if self.tag_change:
+            return Outcome.NOT_NEEDED, "a tag change"
         if not self.publish:
             return Outcome.NOT_ATTEMPTED, "the alert is not published"
         return None
@@ -94,4 +101,5 @@ def triage(facts: TriageFacts) -> Triage:
         reason = f"key policy changed on a {facts.key_state} key"
         return Triage(kind, publish=False, skip_reason=reason, check_policy=True, note=note)
     follow_up = event.kind is Kind.RESOLVED and not failed
-    return Triage(kind, coalesce=tripwire, note=note, follow_up=follow_up)
+    tag_change = event.severity is SeverityRule.TAG_CHANGED and not failed
+    return Triage(kind, coalesce=tripwire, note=note, follow_up=follow_up, tag_change=tag_change)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared import assemble
-from shared.approval import parse_approval
+from shared.approval import Approval, ApprovalStatus
 from shared.config import Settings
 from shared.document import AlertDocument
 from shared.events import TRIPWIRE_ERRORS, Kind, Route, kms_event
@@ -136,7 +136,7 @@ def coalesced_alert(
         remediation=Remediation(
             settings.remediation_mode.value, Outcome.NOT_ATTEMPTED, detail="the alert is not published"
         ),
-        approval=parse_approval(None, now.date()),
+        approval=Approval(ApprovalStatus.NONE),
         notes=(
             "Coalesced with the tripwire alert already sent for this key within the hour; "
             "the key was not re-read.",

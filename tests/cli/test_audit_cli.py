@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import jsonschema
 
@@ -74,9 +75,16 @@ def test_noncompliant_account_fails_with_reasons_and_fixes(noncompliant: Account
 
 
 def test_an_expired_or_malformed_approval_tag_is_not_counted_as_approved(noncompliant: Account) -> None:
-    # Given two more keys pending deletion: one tagged with a lapsed approval, one with "true"
+    # Given more keys pending deletion: a lapsed approval, "true", no expiry, one too far out, a valid one
     kms = noncompliant.client("kms", OTHER_REGION)
-    tags = {"lapsed": "CHG-4711; until=2020-01-31", "switch": "true", "valid": "CHG-4712"}
+    soon = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+    tags = {
+        "lapsed": "CHG-4711; until=2020-01-31",
+        "switch": "true",
+        "no-expiry": "CHG-4713",
+        "too-far": "CHG-4714; until=2099-01-01",
+        "valid": f"CHG-4712; until={soon}",
+    }
     for name, value in tags.items():
         key_id = kms.create_key(Description=name)["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName=f"alias/approval-{name}", TargetKeyId=key_id)
@@ -87,21 +95,28 @@ def test_an_expired_or_malformed_approval_tag_is_not_counted_as_approved(noncomp
     # When the account is audited
     result = run_cli("audit", "--regions", OTHER_REGION, "--json", env=cli_env(noncompliant.endpoint))
 
-    # Then only the valid approval counts, as the responder would decide, and the report says why
+    # Then only the well-formed approval counts, read as the responder reads it, and is called
+    # unverified (the audit does not ask CloudTrail who tagged it); the report says why for the rest
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     jsonschema.validate(report, schema("cli-audit.schema.json"))
     pending = next(r for r in report["regions"] if r["region"] == OTHER_REGION)["pending_deletion"]
     by_alias = {key["aliases"][0]: key for key in pending if key["aliases"]}
-    assert by_alias["alias/approval-valid"]["approved"] is True
-    assert by_alias["alias/approval-lapsed"]["approved"] is False
+    assert by_alias["alias/approval-valid"]["approval"] == "unverified"
+    assert "not verified" in by_alias["alias/approval-valid"]["approval_note"]
+    assert by_alias["alias/approval-lapsed"]["approval"] == "expired"
     assert "lapsed on 2020-01-31" in by_alias["alias/approval-lapsed"]["approval_note"]
-    assert by_alias["alias/approval-switch"]["approved"] is False
+    assert by_alias["alias/approval-switch"]["approval"] == "invalid"
     assert "not a change reference" in by_alias["alias/approval-switch"]["approval_note"]
+    assert by_alias["alias/approval-no-expiry"]["approval"] == "invalid"
+    assert "has no expiry" in by_alias["alias/approval-no-expiry"]["approval_note"]
+    assert by_alias["alias/approval-too-far"]["approval"] == "invalid"
+    assert "at most 30 days are allowed" in by_alias["alias/approval-too-far"]["approval_note"]
     check = _checks(report, OTHER_REGION)["pending-deletion"]
     assert check["status"] == "FAIL"
     assert "alias/approval-lapsed in 30 days" in check["reason"]
-    assert "alias/approval-lapsed in 30 days (approved)" not in check["reason"]
+    assert "alias/approval-valid in 30 days (approval unverified)" in check["reason"]
+    assert "approved" not in check["reason"]
 
 
 def test_a_trail_without_management_events_gets_the_put_event_selectors_fix(noncompliant: Account) -> None:

@@ -65,7 +65,13 @@ ROUTES: dict[str, set[str]] = {
     "tripwire_decrypt_disabled.json": {TRIPWIRE},
     "unrelated_create_key.json": set(),
     "stop_logging.json": {"TamperTrailRule"},
+    "tag_approval_by_scheduler.json": {LIFECYCLE},
+    "tag_approval_by_approver.json": {LIFECYCLE},
+    "untag_protect.json": {LIFECYCLE},
 }
+# Samples moto's matcher cannot route (a field inside an array of objects: TagResource's
+# tags[].tagKey); EventBridge can (tests/contract/ruler.py), so they are held to the reference only.
+MOTO_CANNOT_MATCH_SAMPLES = {"tag_approval_by_scheduler.json", "tag_approval_by_approver.json"}
 
 
 def _tag_keys(name: str, request: dict[str, Any]) -> set[str]:
@@ -367,6 +373,9 @@ def test_sample_reaches_exactly_the_intended_rules(bus: Bus, sample: Path) -> No
     expected = ROUTES.get(sample.name, intended_rules(envelope))
 
     # When it is put on the default bus
+    if sample.name in MOTO_CANNOT_MATCH_SAMPLES:
+        assert bus.reference_route(envelope) == expected
+        return
     matched = bus.route(envelope)
 
     # Then exactly the intended rules receive it (and the reference matcher agrees with moto)

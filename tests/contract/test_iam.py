@@ -55,6 +55,7 @@ SOURCES: dict[str, Callable[[ModuleType], set[str]]] = {
     "shared.alerting": _constant,
     "shared.dependencies": _registry,
     "shared.remediation": _constant,
+    "shared.approval_check": _constant,  # CloudTrail evidence for approvals, in every mode
     "shared.idempotency": _constant,  # Powertools Idempotency on the table
     "shared.journal": _constant,  # the journal's items in the same table
 }

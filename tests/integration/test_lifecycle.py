@@ -28,6 +28,7 @@ from tests.unit.remediation.support import (
     key_state,
     make_responder,
     tag_key,
+    valid_until,
     with_event_id,
 )
 
@@ -301,19 +302,22 @@ def test_in_enforce_mode_a_tripwire_cancels_the_deletion(
     assert doc["severity"] == ("high" if cancelled else "critical")
 
 
-def test_an_approved_deletion_is_not_cancelled_by_a_tripwire_but_still_alerts(
+def test_an_unverified_approval_does_not_stop_a_tripwire_from_cancelling(
     world: World, lambda_context: Any
 ) -> None:
-    tag_key(world, {"keyguard:allow-deletion": "CHG-4711"})
+    # Given an approval CloudTrail cannot confirm (the tripwire's own approval test, verified, is in
+    # test_approval_verification.py)
+    tag_key(world, {"keyguard:allow-deletion": f"CHG-4711; until={valid_until()}"})
     _kms(world).schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=7)
     responder = make_responder(world, remediation_mode="enforce", remediation_scope="all")
 
     _send(world, responder, lambda_context, world.event("tripwire_decrypt"))
 
     (doc,) = documents(world)
-    assert doc["severity"] == "critical"
-    assert doc["remediation"]["outcome"] == "exempt: approved deletion: CHG-4711"
-    assert key_state(world) == "PendingDeletion"
+    assert doc["remediation"]["outcome"].startswith("cancelled")
+    assert key_state(world) == "Disabled"
+    assert doc["approval"]["verification"] == "unverified"
+    assert "the ScheduleKeyDeletion call could not be found in CloudTrail" in doc["approval"]["evidence"]
 
 
 @pytest.mark.parametrize("with_table", [True, False], ids=["table", "in-memory"])
@@ -437,7 +441,7 @@ def test_reminders_include_the_last_known_dependencies_and_approval(
     world: World, lambda_context: Any
 ) -> None:
     journal = MemoryJournal()
-    tag_key(world, {"keyguard:allow-deletion": "CHG-4711"})
+    tag_key(world, {"keyguard:allow-deletion": f"CHG-4711; until={valid_until()}"})
     responder = make_responder(world, journal=journal, discoverer=FakeDiscoverer(total=2))
     schedule = world.event("schedule_key_deletion")
     perform(world, schedule)
@@ -449,8 +453,11 @@ def test_reminders_include_the_last_known_dependencies_and_approval(
 
     (doc,) = documents(world)
     assert doc["dependencies"]["total"] == 2
-    assert "Approved deletion: CHG-4711." in doc["notes"]
-    assert doc["severity"] == "high"  # 1 day away (critical), approved (one lower)
+    assert (
+        f"Approval CHG-4711 (valid until {valid_until()}) on the key, not verified (reminders do not look "
+        "approvals up in CloudTrail)."
+    ) in doc["notes"]
+    assert doc["severity"] == "critical"  # 1 day away; an approval not verified lowers nothing
 
 
 def test_the_reminder_handler_reads_its_days_from_the_environment(

@@ -24,8 +24,10 @@ from shared.errors import AlertDeliveryError
 from shared.policy import Transition
 from tests.unit.remediation.support import (
     OWN_ROLE,
+    FakeCalls,
     FakeDiscoverer,
     FakeHistory,
+    at,
     by_own_role,
     count_calls,
     create_table,
@@ -33,7 +35,9 @@ from tests.unit.remediation.support import (
     key_state,
     make_responder,
     tag_key,
+    tagged_record,
     untag_protect,
+    valid_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -56,12 +60,20 @@ def _schedule(
 
 
 # ----- mode x scope x tags ------------------------------------------------------------------------
+APPROVAL = f"CHG-4711; until={valid_until()}"
+EXEMPT = "exempt: approved deletion CHG-4711 (verified in CloudTrail)"
 TAGS = {
     "untagged": {},
     "protected": {"keyguard:protect": "true"},
-    "approved": {"keyguard:allow-deletion": "CHG-4711"},
-    "protected+approved": {"keyguard:protect": "true", "keyguard:allow-deletion": "CHG-4711"},
+    "approved": {"keyguard:allow-deletion": APPROVAL},
+    "protected+approved": {"keyguard:protect": "true", "keyguard:allow-deletion": APPROVAL},
 }
+
+
+def _approved_by_another_principal(world: World, acted_at: datetime) -> FakeCalls:
+    """CloudTrail as it looks when an approver tagged the approval a day before the call."""
+    tagged = tagged_record(world, "tag_approval_by_approver", APPROVAL, acted_at - timedelta(days=1))
+    return FakeCalls([tagged])
 
 
 def _expected(mode: str, scope: str, tags: str) -> tuple[str, str]:
@@ -69,7 +81,7 @@ def _expected(mode: str, scope: str, tags: str) -> tuple[str, str]:
     if mode == "off":
         return "remediation is off", "PendingDeletion"
     if "approved" in tags:
-        return "exempt: approved deletion: CHG-4711", "PendingDeletion"
+        return EXEMPT, "PendingDeletion"
     if not (scope == "all" or tags.startswith("protected")):
         return "not in scope", "PendingDeletion"
     if mode == "dry-run":
@@ -83,13 +95,15 @@ def _expected(mode: str, scope: str, tags: str) -> tuple[str, str]:
 def test_scheduled_deletion_of_a_key_without_dependencies(
     world: World, lambda_context: Any, mode: str, scope: str, tags: str
 ) -> None:
-    # Given a key without dependencies, tagged as the case says
+    # Given a key without dependencies, tagged as the case says (an approval tagged by an approver)
     untag_protect(world)
     tag_key(world, TAGS[tags])
-    responder = make_responder(world, remediation_mode=mode, remediation_scope=scope)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    calls = _approved_by_another_principal(world, now)
+    responder = make_responder(world, remediation_mode=mode, remediation_scope=scope, calls=calls)
 
     # When its deletion is scheduled
-    doc = _schedule(world, responder, lambda_context)
+    doc = _schedule(world, responder, lambda_context, at(world.event("schedule_key_deletion"), now))
 
     # Then remediation does exactly what the decision table says, and the alert says so
     outcome, state = _expected(mode, scope, tags)
@@ -98,14 +112,17 @@ def test_scheduled_deletion_of_a_key_without_dependencies(
     assert key_state(world) == state
     assert doc["key"]["state"] == state
     if "approved" in tags:
-        assert "Approved deletion: CHG-4711." in doc["notes"]
+        assert any(
+            n.startswith(f"Approved deletion: CHG-4711 (valid until {valid_until()}), verified")
+            for n in doc["notes"]
+        )
 
 
 def _expected_disable(mode: str, scope: str, tags: str) -> tuple[str, str]:
     if mode == "off":
         return "remediation is off", "Disabled"
     if "approved" in tags:
-        return "exempt: approved deletion: CHG-4711", "Disabled"
+        return EXEMPT, "Disabled"
     if not (scope == "all" or tags.startswith("protected")):
         return "not in scope", "Disabled"
     if mode == "dry-run":
@@ -122,10 +139,12 @@ def test_disabled_key_with_re_enabling_on(
     # Given REENABLE_DISABLED_KEYS=true and a key tagged as the case says
     untag_protect(world)
     tag_key(world, TAGS[tags])
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    calls = _approved_by_another_principal(world, now)
     responder = make_responder(
-        world, remediation_mode=mode, remediation_scope=scope, reenable_disabled_keys=True
+        world, remediation_mode=mode, remediation_scope=scope, reenable_disabled_keys=True, calls=calls
     )
-    event = world.event("disable_key")
+    event = at(world.event("disable_key"), now)
     perform(world, event)
 
     # When the DisableKey event arrives
@@ -282,20 +301,24 @@ def test_enforce_tags_the_key_with_the_intervention(world: World, lambda_context
 @pytest.mark.parametrize(
     ("value", "cancelled", "note"),
     [
-        ("CHG-4711; until=2099-12-31", False, "Approved deletion: CHG-4711 (valid until 2099-12-31)."),
+        (APPROVAL, False, f"Approved deletion: CHG-4711 (valid until {valid_until()}), verified: tagged by"),
         ("CHG-4711; until=2020-01-31", True, "Approval CHG-4711 lapsed on 2020-01-31"),
         ("CHG-4711; until=31/12/2026", True, "keyguard:allow-deletion tag ignored: 'until=31/12/2026'"),
         ("true", True, "keyguard:allow-deletion tag ignored: 'true' is not a change reference"),
+        ("CHG-4711", True, "keyguard:allow-deletion tag ignored: 'CHG-4711' has no expiry"),
+        ("CHG-4711; until=2099-12-31", True, "keyguard:allow-deletion tag ignored: 'until=2099-12-31' is"),
     ],
-    ids=["valid", "expired", "malformed-date", "not-a-reference"],
+    ids=["valid", "expired", "malformed-date", "not-a-reference", "no-expiry", "too-far-out"],
 )
 def test_approved_deletions_are_never_undone_until_they_lapse(
     world: World, lambda_context: Any, value: str, cancelled: bool, note: str
 ) -> None:
     tag_key(world, {"keyguard:allow-deletion": value})
-    responder = make_responder(world, remediation_mode="enforce")
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    calls = FakeCalls([tagged_record(world, "tag_approval_by_approver", value, now - timedelta(hours=2))])
+    responder = make_responder(world, remediation_mode="enforce", calls=calls)
 
-    doc = _schedule(world, responder, lambda_context)
+    doc = _schedule(world, responder, lambda_context, at(world.event("schedule_key_deletion"), now))
 
     assert doc["remediation"]["outcome"].startswith("cancelled") is cancelled
     assert key_state(world) == ("Disabled" if cancelled else "PendingDeletion")

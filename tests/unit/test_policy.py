@@ -186,3 +186,23 @@ def test_reasons_explain_every_step_in_order() -> None:
         "a principal of another account acted",
         "remediation averted the danger",
     ]
+
+
+@pytest.mark.parametrize(
+    ("case", "expected", "reason"),
+    [
+        (facts("UntagResource", protect_removed=True), H, "the protect tag was removed"),
+        (facts("TagResource", protect_removed=True), H, "the protect tag was removed"),
+        (facts("TagResource", approval_set=True), M, "an approval to delete the key was recorded"),
+        (facts("TagResource"), L, "a protect or approval tag changed; the key is not less protected"),
+        (facts("UntagResource"), L, "a protect or approval tag changed; the key is not less protected"),
+        (facts("UntagResource", protect_removed=True, actor_is_root=True), C, "the protect tag was removed"),
+        # an approval on the key never lowers a tag change
+        (facts("TagResource", approval_set=True, approved=True), M, "an approval to delete the key"),
+    ],
+)
+def test_protect_and_approval_tag_changes(case: SeverityFacts, expected: Severity, reason: str) -> None:
+    severity, reasons = severity_for(case)
+
+    assert severity is expected
+    assert reasons[0].startswith(reason)

@@ -182,3 +182,20 @@ def test_a_coalesced_tripwire_is_neither_published_searched_nor_remediated() -> 
     )
     assert decision.not_searched == "the alert is not published"
     assert decision.not_remediated == NOT_PUBLISHED
+
+
+@pytest.mark.parametrize("name", ["TagResource", "UntagResource"])
+def test_a_protect_or_approval_tag_change_is_reported_never_searched_or_remediated(name: str) -> None:
+    decision = triage(TriageFacts(name, key_state="Enabled"))
+
+    assert decision.publish
+    assert decision.tag_change
+    assert str(decision.not_searched).startswith("a tag change")
+    assert decision.not_remediated == (Outcome.NOT_NEEDED, "a tag change")
+
+
+def test_a_refused_tag_change_is_an_attempt_not_a_tag_change() -> None:
+    decision = triage(TriageFacts("TagResource", error_code="AccessDeniedException", key_state="Enabled"))
+
+    assert decision.kind is Kind.ATTEMPT
+    assert not decision.tag_change

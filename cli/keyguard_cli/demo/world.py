@@ -219,6 +219,25 @@ def perform(world: World, event: dict[str, Any]) -> None:
         kms.enable_key(KeyId=world.key_id)
     elif name == "DeleteImportedKeyMaterial":
         _material_deleted(world)
+    elif name in ("TagResource", "UntagResource"):
+        _tagged(world, kms, name, detail.get("requestParameters") or {})
+
+
+def _tagged(world: World, kms: Any, name: str, request: dict[str, Any]) -> None:
+    """``TagResource`` / ``UntagResource`` as CloudTrail records them (``tags[{tagKey, tagValue}]``,
+    ``tagKeys[]``), applied to the world's key."""
+    if name == "TagResource":
+        tags = [
+            {"TagKey": str(tag["tagKey"]), "TagValue": str(tag.get("tagValue") or "")}
+            for tag in request.get("tags") or []
+            if isinstance(tag, dict) and tag.get("tagKey")
+        ]
+        if tags:
+            kms.tag_resource(KeyId=world.key_id, Tags=tags)
+    else:
+        keys = [str(key) for key in request.get("tagKeys") or [] if key]
+        if keys:
+            kms.untag_resource(KeyId=world.key_id, TagKeys=keys)
 
 
 def _material_deleted(world: World) -> None:

@@ -38,7 +38,7 @@ def _key_label(doc: AlertDocument, max_len: int = 80) -> str:
     return f"{label} (+{plural(extra, 'alias', 'aliases')})" if extra > 0 else label
 
 
-def _actor_label(doc: AlertDocument) -> str | None:
+def actor_label(doc: AlertDocument) -> str | None:
     actor = doc.actor
     service = service_name(actor.invoked_by)
     if actor.is_root:
@@ -65,6 +65,34 @@ def _target_label(doc: AlertDocument) -> str:
         return "an unnamed resource"
     kind = clean(target.resource_type, 40)
     return f"{kind} {clean(target.name, 120)}" if target.name else f"a {kind} the record does not name"
+
+
+def tag_change_phrase(doc: AlertDocument, label: str) -> str:
+    """``protect tag keyguard:protect removed from key alias/prod-db``: what a TagResource or
+    UntagResource did to the protect and approval tags (empty for any other notice)."""
+    if doc.event.error_code:
+        return ""
+    phrases = []
+    for change in doc.event.tag_changes:
+        tag, value = clean(change.tag, 128), clean(change.value or "", 120)
+        if change.role == "protect" and change.change == "removed":
+            phrases.append(f"protect tag {tag} removed from key {label}")
+        elif change.role == "protect" and change.weakens_protection:
+            phrases.append(
+                f"protect tag {tag} set to '{value}' on key {label}: it no longer protects the key"
+            )
+        elif change.role == "protect":
+            phrases.append(f"protect tag set on key {label}: {tag}={value}")
+        elif change.change == "removed":
+            phrases.append(f"approval tag {tag} removed from key {label}")
+        else:
+            phrases.append(f"approval tag set on key {label}: '{value}'")
+    return "; ".join(phrases)
+
+
+def _tag_change_short(doc: AlertDocument) -> str:
+    changes = doc.event.tag_changes
+    return ", ".join(f"{change.role} tag {change.change}" for change in changes)
 
 
 def _deletion_timing(doc: AlertDocument) -> tuple[str, str]:
@@ -98,7 +126,7 @@ def _dependency_phrase(deps: DependenciesSection) -> str:
 def _dependents(doc: AlertDocument) -> str:
     """``5 dependents``, ``>=5 dependents``: the short form for the subject; empty where none apply."""
     deps = doc.dependencies
-    if doc.kind in ("invalid-event", "resolved") or _follow_up(doc):
+    if doc.kind in ("invalid-event", "resolved") or _follow_up(doc) or doc.event.tag_changes:
         return ""
     if not doc.key.readable and doc.kind != "deleted" and not deps.total:
         return "dependents unknown"
@@ -195,6 +223,8 @@ def _what(doc: AlertDocument) -> tuple[str, str]:
         verb = _ATTEMPT.get(event.name, f"call {name} on")
         err = clean(event.error_code or "error", 60)
         return f"failed attempt to {verb} the key ({err})", f"{event.name} FAILED ({_short_code(err)})"
+    if doc.event.tag_changes and not event.error_code:
+        return tag_change_phrase(doc, _key_label(doc)), _tag_change_short(doc)
     if doc.kind == "resolved":
         done = _DONE.get(event.name, name + " called")
         state = clean(key.state, 40) if key.state else "Enabled"
@@ -231,13 +261,15 @@ def verdict(doc: AlertDocument) -> str:
     full, _ = _what(doc)
     if doc.kind == "invalid-event":
         return f"{head} {full}"
-    actor = _actor_label(doc)
+    actor = actor_label(doc)
     if doc.target is not None:
         by = f" by {actor}" if actor else " by an unknown principal"
         what = "kms-keyguard tampered with: " if doc.kind == "tamper" else ""
         failed = f", refused ({clean(doc.event.error_code, 60)})" if doc.event.error_code else ""
         return f"{head} {what}{clean(doc.event.name, 60)} on {_target_label(doc)}{by}{failed}"
     by = f" by {actor}" if actor and doc.kind not in ("deleted", "reminder") else ""
+    if doc.event.tag_changes and not doc.event.error_code:
+        return f"{head} {full}{by}"
     deps = ""
     if doc.kind not in ("resolved",) and not _follow_up(doc):
         deps = f"; {_dependency_phrase(doc.dependencies)}"

@@ -19,12 +19,14 @@ from shared.assemble.headline import headline
 from shared.assemble.notices import missed_event_alert, tamper_alert
 from shared.assemble.sections import (
     actor_section,
+    approval_section,
     event_section,
     fingerprint,
     iso,
     key_section,
     not_searched,
     remediation_section,
+    tag_change_items,
 )
 from shared.config import Settings
 from shared.document import (
@@ -50,6 +52,7 @@ from shared.policy import (
     severity_for,
 )
 from shared.sanitize import clean
+from shared.tagwatch import tag_changes
 from shared.triage import Triage
 
 __all__ = [
@@ -134,6 +137,7 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
     actor = actor_section(record, key_account)
     key = key_section(snapshot, now, remediation.resulting_state)
     lockout = found.lockout
+    changes = tag_changes(record, settings.protect_tag_key, settings.allow_deletion_tag_key)
     severity, reasons = severity_for(
         SeverityFacts(
             event_name=record.event_name,
@@ -146,11 +150,13 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             actor_is_root=actor.is_root,
             cross_account=actor.cross_account,
             danger_averted=danger_averted(remediation),
-            approved=found.approval.approved,
+            approved=found.approval.honoured,
             key_state=snapshot.state,
             tripwire=kind is Kind.TRIPWIRE,
             lockout=bool(lockout and lockout.lockout),
             guard_key=settings.is_guard_key(found.key_arn),
+            protect_removed=any(change.weakens_protection for change in changes),
+            approval_set=any(change.role == "approval" and not change.removed for change in changes),
         )
     )
     notes.append("Severity: " + "; ".join(reasons) + ".")
@@ -161,7 +167,9 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             severity=severity,
             title="",
             summary="",
-            event=event_section(record, found.key_origin, short),
+            event=event_section(record, found.key_origin, short).model_copy(
+                update={"tag_changes": tag_change_items(changes)}
+            ),
             actor=actor,
             key=key.model_copy(update=identity),
             dependencies=found.dependencies,
@@ -169,6 +177,7 @@ def event_alert(found: Findings, settings: Settings, now: datetime) -> AlertDocu
             notes=notes,
             generated_at=iso(now) or "",
             target=target,
+            approval=approval_section(found.approval),
         ),
         settings.allow_deletion_tag_key,
     )
@@ -302,7 +311,7 @@ def reminder_alert(
             dependencies=dependencies.total,
             discovery_complete=dependencies.complete,
             days_until_deletion=key.days_until_deletion,
-            approved=approval.approved,
+            approved=approval.honoured,
             key_state=snapshot.state,
         )
     )
@@ -328,6 +337,7 @@ def reminder_alert(
             ),
             notes=notes,
             generated_at=iso(now) or "",
+            approval=approval_section(approval),
         ),
         settings.allow_deletion_tag_key,
     )

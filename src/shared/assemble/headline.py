@@ -6,7 +6,7 @@ report's first line (``alerting.verdict``): one sentence, the same in every chan
 
 from __future__ import annotations
 
-from shared.alerting.verdict import verdict
+from shared.alerting.verdict import actor_label, tag_change_phrase, verdict
 from shared.document import AlertDocument
 from shared.events import Kind, kms_event
 
@@ -49,6 +49,10 @@ def _title(doc: AlertDocument) -> str:
         return f"KMS {event.name} on {target.resource_type} {target.name or '(unnamed)'}"
     if doc.kind == Kind.TRIPWIRE:
         return f"KMS key {label} still in use: {event.name} failed ({key.state})"
+    changed = tag_change_phrase(doc, label)
+    if changed:
+        actor = actor_label(doc)
+        return f"KMS {changed}" + (f" by {actor}" if actor else "")
     wording = kms_event(event.name).headline
     if key.days_until_deletion is not None:
         when = f"in {key.days_until_deletion} days"

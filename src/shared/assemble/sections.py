@@ -11,18 +11,23 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.approval import Approval, ApprovalStatus
 from shared.document import (
     ActorSection,
+    ApprovalSection,
     DependenciesSection,
     EventSection,
     KeySection,
     RemediationSection,
+    TagChangeItem,
     UncheckedFinder,
 )
 from shared.events import SeverityRule, kms_event
 from shared.key_inventory import KeySnapshot
 from shared.models import CloudTrailRecord, event_window
 from shared.policy import PENDING_STATES, Remediation
+from shared.sanitize import clean
+from shared.tagwatch import TagChange
 
 
 def iso(value: datetime | None) -> str | None:
@@ -143,3 +148,30 @@ def remediation_section(remediation: Remediation) -> RemediationSection:
         resulting_state=remediation.resulting_state,
         reasons=remediation.reasons,
     )
+
+
+def approval_section(approval: Approval) -> ApprovalSection | None:
+    """The key's approval for the document (``None`` when the key carries no approval tag)."""
+    if approval.status is ApprovalStatus.NONE:
+        return None
+    return ApprovalSection(
+        status=approval.status.value,
+        reference=clean(approval.reference, 100) if approval.reference else None,
+        until=approval.until.isoformat() if approval.until else None,
+        verification=approval.verification.value,
+        honoured=approval.honoured,
+        evidence=clean(approval.evidence, 500) if approval.evidence else None,
+    )
+
+
+def tag_change_items(changes: list[TagChange]) -> list[TagChangeItem]:
+    return [
+        TagChangeItem(
+            tag=clean(change.tag, 128),
+            role="protect" if change.role == "protect" else "approval",
+            change="removed" if change.removed else "set",
+            value=None if change.value is None else clean(change.value, 256),
+            weakens_protection=change.weakens_protection,
+        )
+        for change in changes
+    ]

@@ -85,14 +85,44 @@ def _earlier_state_steps(doc: AlertDocument, target: str) -> list[str]:
 
 def _approval_step(doc: AlertDocument, target: str, allow_tag: str, pending: bool) -> str:
     window = doc.key.pending_window_days or doc.event.pending_window_days or 30
-    tag = f"aws kms tag-resource {target} --tags TagKey={allow_tag},TagValue=YOUR-CHANGE-REF"
+    tag = (
+        f"aws kms tag-resource {target} --tags 'TagKey={allow_tag},TagValue=YOUR-CHANGE-REF; "
+        "until=YYYY-MM-DD'"
+    )
     reschedule = f"aws kms schedule-key-deletion {target} --pending-window-in-days {window}"
+    approver = (
+        f"a principal other than the one who schedules it records the approval: {tag}; once CloudTrail "
+        f"event history shows that TagResource (minutes), schedule it again: {reschedule}"
+    )
     if pending:
         return (
             "If the deletion is intended, record the approval (a key pending deletion cannot be tagged: "
-            f"cancel, tag, reschedule): aws kms cancel-key-deletion {target}; {tag}; {reschedule}"
+            f"cancel, tag, reschedule): aws kms cancel-key-deletion {target}; then {approver}"
         )
-    return f"If the deletion was intended, record the approval and reschedule: {tag}; {reschedule}"
+    return f"If the deletion was intended, {approver}"
+
+
+def _tag_steps(doc: AlertDocument, target: str) -> list[str]:
+    """A change to the protect or approval tag: how to undo it if nobody meant it."""
+    steps: list[str] = []
+    who = doc.actor.principal or doc.actor.arn or "the caller"
+    for change in doc.event.tag_changes:
+        if change.weakens_protection:
+            steps.append(
+                f"If the key should stay protected, restore the tag: aws kms tag-resource {target} "
+                f"--tags TagKey={change.tag},TagValue=true; ask {who} why it was changed (a DisableKey or "
+                "ScheduleKeyDeletion often follows)."
+            )
+        elif change.role == "approval" and change.change == "set":
+            steps.append(
+                "Confirm the change reference with its owner. The approval is honoured only if CloudTrail "
+                "shows this TagResource before the deletion is scheduled, by a different principal than "
+                "the one who schedules it."
+            )
+            steps.append(
+                f"If nobody approved this deletion: aws kms untag-resource {target} --tag-keys {change.tag}"
+            )
+    return steps or ["No action needed if the change was intended."]
 
 
 def _deletion_steps(doc: AlertDocument, target: str, allow_tag: str) -> list[str]:
@@ -183,6 +213,8 @@ def next_steps(doc: AlertDocument, allow_tag: str = DEFAULT_ALLOW_TAG) -> list[s
         ]
     if kind == Kind.REMINDER or rule is SeverityRule.DELETION_SCHEDULED:
         return _deletion_steps(doc, target, allow_tag)
+    if rule is SeverityRule.TAG_CHANGED and event.tag_changes:
+        return _tag_steps(doc, target)
     if rule is SeverityRule.KEY_DISABLED:
         if key.state == "Enabled":
             return ["The key is Enabled again: no restore needed. Ask the caller why it was disabled."]

@@ -20,6 +20,7 @@ from shared.document import (
     KeySection,
     RemediationSection,
     Severity,
+    TagChangeItem,
     UncheckedFinder,
     UsageEvidence,
     UsagePrincipal,
@@ -1063,6 +1064,47 @@ def missed_event() -> AlertDocument:
     return missed_event_alert(snapshot, settings, datetime(2026, 11, 29, 3, 30, 0, tzinfo=UTC))
 
 
+def protect_tag_removed() -> AlertDocument:
+    """UntagResource of the protect tag: the key leaves the tagged scope, its own high alert."""
+    return AlertDocument(
+        alert_id="0e4d5f60-7182-4394-b5a6-b7c8d9eafb05",
+        kind="alert",
+        severity=Severity.HIGH,
+        title="",
+        summary="",
+        event=_event(
+            "UntagResource",
+            "0e4d5f60-7182-4394-b5a6-b7c8d9eafb05",
+            "2026-11-29T03:09:27Z",
+            tag_changes=[
+                TagChangeItem(
+                    tag="keyguard:protect", role="protect", change="removed", weakens_protection=True
+                )
+            ],
+        ),
+        actor=_ops_admin("aws-cli/2.17.4 md/command#kms.untag-resource"),
+        key=_key("Enabled"),
+        dependencies=DependenciesSection(
+            complete=False,
+            total=0,
+            unchecked=[
+                UncheckedFinder(
+                    finder="all",
+                    reason="not searched: a tag change (dependencies are searched when the key is "
+                    "disabled or scheduled for deletion)",
+                )
+            ],
+        ),
+        remediation=RemediationSection(
+            mode="enforce", action="none", outcome="not needed: a tag change", result="not-needed"
+        ),
+        notes=[
+            "Severity: the protect tag was removed: remediation in scope tagged no longer covers the key."
+        ],
+        generated_at=GENERATED_AT,
+    )
+
+
 SAMPLES: dict[str, Callable[[], AlertDocument]] = {
     "deletion_alert_only": _finished(deletion_alert_only),
     "critical_scheduled_deletion": _finished(critical_scheduled_deletion),
@@ -1082,6 +1124,7 @@ SAMPLES: dict[str, Callable[[], AlertDocument]] = {
     "hostile_input": hostile_input,
     "tamper_stop_logging": tamper_stop_logging,
     "missed_event": missed_event,
+    "protect_tag_removed": _finished(protect_tag_removed),
 }
 # The kind each sample stands for (the golden layout test covers every one).
 KINDS = {

@@ -6,17 +6,20 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
 
 from keyguard_cli.demo.world import World
+from shared.approval_check import ApprovalChecker
 from shared.aws import ClientFactory
 from shared.config import Settings
 from shared.document import DependenciesSection, DependencyItem
+from shared.history import CallLookup, TrailCall
 from shared.journal import DynamoJournal, Journal, MemoryJournal
 from shared.keyref import KeyIdentity
+from shared.models import CloudTrailRecord
 from shared.policy import Transition
 from shared.remediation import Remediator
 from shared.responder import Responder
@@ -72,6 +75,58 @@ class FakeHistory:
         return list(self.transitions_), self.unavailable
 
 
+@dataclass
+class FakeCalls:
+    """CloudTrail call lookup stand-in (moto does not implement LookupEvents): answers from
+    ``records``, newest first, as ``history.CloudTrailCalls`` does; ``asked`` lists the names."""
+
+    records: list[CloudTrailRecord] = field(default_factory=list)
+    problem: str = "none among 0 records (no CloudTrail in this test)"
+    asked: list[str] = field(default_factory=list)
+
+    def newest(
+        self,
+        name: str,
+        key_arn: str,
+        region: str,
+        since: datetime,
+        deadline: float,
+        wanted: Callable[[CloudTrailRecord], bool] = lambda record: True,
+    ) -> tuple[TrailCall | None, str]:
+        self.asked.append(name)
+        dated = [r for r in self.records if r.event_time is not None]
+        for record in sorted(dated, key=lambda r: r.event_time or since, reverse=True):
+            if record.event_name == name and wanted(record) and (record.event_time or since) >= since:
+                return TrailCall(name, record.event_time or since, record), "found"
+        return None, self.problem
+
+
+def valid_until(days: int = 10) -> str:
+    """An approval expiry ``days`` from today (UTC), within the default ApprovalMaxDays."""
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+
+
+def tagged_record(world: World, sample: str, value: str, at: datetime) -> CloudTrailRecord:
+    """The sample's TagResource of the approval tag (``events/<sample>.json``) on this world's key,
+    setting ``value`` at ``at``."""
+    detail = world.event(sample)["detail"]
+    detail["requestParameters"]["tags"][0]["tagValue"] = value
+    detail["eventTime"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return CloudTrailRecord.model_validate(detail)
+
+
+def at(event: dict[str, Any], when: datetime) -> dict[str, Any]:
+    """The same event, made at ``when``."""
+    changed = copy.deepcopy(event)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    changed["time"] = changed["detail"]["eventTime"] = stamp
+    return changed
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
 def create_table(region: str = "us-east-1", name: str = TABLE) -> str:
     ddb = boto3.client("dynamodb", region_name=region)
     ddb.create_table(
@@ -94,16 +149,21 @@ def make_responder(
     journal: Journal | None = None,
     publisher: Any = None,
     now: Callable[[], datetime] | None = None,
+    calls: CallLookup | None = None,
     **settings: Any,
 ) -> Responder:
     config = Settings(alert_topic_arn=world.topic_arn, **settings)
     clients = ClientFactory()
+    approvals = ApprovalChecker(config, clients, calls=calls or FakeCalls(), now=now)
     if journal is None:
         table = config.idempotency_table_name
         journal = DynamoJournal(clients, table) if table else MemoryJournal()
     remediator = None
     if config.remediation_mode.value != "off":
-        remediator = Remediator(config, clients, journal=journal, history=history or FakeHistory(), now=now)
+        history = history or FakeHistory()
+        remediator = Remediator(
+            config, clients, journal=journal, history=history, now=now, approvals=approvals
+        )
     return Responder(
         config,
         clients,
@@ -112,6 +172,7 @@ def make_responder(
         journal=journal,
         publisher=publisher,
         now=now,
+        approvals=approvals,
     )
 
 
