@@ -69,6 +69,9 @@ AUDIT_ACTIONS = frozenset(
         "sns:ListSubscriptionsByTopic",
     }
 )
+# Called only where the project's rule targets its function (a single-account stack or the hub): a
+# member account's rules forward to the hub's bus, so the operator policy does not need it.
+FUNCTION_AUDIT_ACTIONS = frozenset({"lambda:GetFunctionConfiguration"})
 
 # Sample management events a compliant trail must record (advanced selectors are evaluated on them).
 KMS_WRITES = (

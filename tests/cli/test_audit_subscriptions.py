@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from keyguard_cli.audit import Auditor, CheckResult
 from keyguard_cli.checkers import CIS_4_7_PATTERN
+from keyguard_cli.session import CountingClientFactory
 from shared.aws import ClientFactory
 from tests.cli.conftest import PROJECT_PATTERN, _zip
 
@@ -199,3 +200,29 @@ def test_a_member_account_forwarding_to_the_hubs_bus_passes_and_says_the_topics_
     # Then the guard's topics are not this account's to confirm, and the report says where they are
     assert checks["guard-topics"].status == "PASS"
     assert checks["guard-topics"].reason.startswith(f"the kms-keyguard rule forwards to {bus}:")
+
+
+@pytest.mark.usefixtures("aws")
+def test_where_the_rule_targets_the_function_the_audit_calls_only_its_listed_reads() -> None:
+    from keyguard_cli.audit import AUDIT_ACTIONS, FUNCTION_AUDIT_ACTIONS
+
+    # Given the project's function (a single-account stack or the hub) behind its rule
+    alert, health = _topic("kms-keyguard-alerts"), _topic("kms-keyguard-health")
+    _guard_function(alert, health)
+    calls: set[str] = set()
+    names = {"monitoring": "cloudwatch"}
+
+    def record(call: str) -> None:
+        service, operation = call.split(":", 1)
+        calls.add(f"{names.get(service, service)}:{operation}")
+
+    clients = CountingClientFactory(boto3.Session(region_name=REGION), on_call=record)
+
+    # When the Region is audited
+    Auditor(clients, ACCOUNT).region(REGION)
+
+    # Then it reads the function's configuration, and nothing beyond the documented read calls
+    assert "lambda:GetFunctionConfiguration" in calls
+    assert calls <= AUDIT_ACTIONS | FUNCTION_AUDIT_ACTIONS, sorted(
+        calls - AUDIT_ACTIONS - FUNCTION_AUDIT_ACTIONS
+    )
