@@ -131,7 +131,7 @@ class PendingKey(BaseModel):
     days_left: int | None = None
     approval: Literal["none", "unverified", "expired", "invalid"] = Field(
         description="the allow-deletion tag read by the responder's parser and rules (a change reference "
-        "and '; until=YYYY-MM-DD' at most ApprovalMaxDays ahead): 'unverified' when well formed. The "
+        "and ' until=YYYY-MM-DD' at most ApprovalMaxDays ahead): 'unverified' when well formed. The "
         "audit does not look the tagging up in CloudTrail; the responder honours an approval only when "
         "CloudTrail shows it tagged before the deletion was scheduled, by a different principal"
     )
@@ -738,6 +738,6 @@ class Auditor:
             "FAIL",
             f"{len(unapproved)} of {len(out)} pending without a well-formed {self.allow_tag}: {described}",
             unapproved[0].cancel_command + " (to approve the deletion instead: cancel it, have a principal "
-            f"other than the one who schedules it tag the key {self.allow_tag}='<change reference>; "
+            f"other than the one who schedules it tag the key {self.allow_tag}='<change reference> "
             "until=YYYY-MM-DD', and schedule it again; a key pending deletion cannot be tagged)",
         )

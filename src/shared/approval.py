@@ -2,7 +2,7 @@
 
 The value is a change reference followed by an expiry date (UTC, inclusive)::
 
-    CHG-4711; until=2026-12-31
+    CHG-4711 until=2026-12-31
 
 The expiry is required and may be at most ``ApprovalMaxDays`` days after the approval was tagged
 (after today when the tagging time is unknown): an approval nobody has to renew is a standing
@@ -31,6 +31,7 @@ from shared.models import UserIdentity
 # reference anyone can look up.
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:/+@#-]{0,99}$")
 _NOT_A_REFERENCE = frozenset({"true", "false", "yes", "no", "1", "0", "y", "n", "on", "off"})
+_CLAUSE = re.compile(r"\s*;\s*|\s+(?=[A-Za-z]+\s*=)")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -120,7 +121,9 @@ def parse_approval(
     ``max_days`` after ``tagged_on`` (the day the value was tagged; today when unknown)."""
     if value is None:
         return Approval(ApprovalStatus.NONE)
-    parts = [part.strip() for part in value.split(";")]
+    # Clauses follow the reference after a space ("CHG-4711 until=2026-12-31": every character is one
+    # AWS allows in a tag value) or after ";" (accepted, but outside that documented set).
+    parts = [part.strip() for part in _CLAUSE.split(value)]
     reference = parts[0]
     if not reference:
         return _malformed("the value is empty; expected a change reference such as 'CHG-4711'")
@@ -143,8 +146,8 @@ def parse_approval(
             return _malformed(f"'until={raw}' is not a valid calendar date")
     if until is None:
         return _malformed(
-            f"'{reference[:40]}' has no expiry; an approval needs '; until=YYYY-MM-DD', "
-            f"at most {max_days} days after it is tagged"
+            f"'{reference[:40]}' has no expiry; an approval needs one after the reference "
+            f"('CHG-4711 until=YYYY-MM-DD'), at most {max_days} days after it is tagged"
         )
     if today > until:
         return Approval(ApprovalStatus.EXPIRED, reference, until)

@@ -79,11 +79,11 @@ def test_an_expired_or_malformed_approval_tag_is_not_counted_as_approved(noncomp
     kms = noncompliant.client("kms", OTHER_REGION)
     soon = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
     tags = {
-        "lapsed": "CHG-4711; until=2020-01-31",
+        "lapsed": "CHG-4711 until=2020-01-31",
         "switch": "true",
         "no-expiry": "CHG-4713",
-        "too-far": "CHG-4714; until=2099-01-01",
-        "valid": f"CHG-4712; until={soon}",
+        "too-far": "CHG-4714 until=2099-01-01",
+        "valid": f"CHG-4712 until={soon}",
     }
     for name, value in tags.items():
         key_id = kms.create_key(Description=name)["KeyMetadata"]["KeyId"]

@@ -39,7 +39,7 @@ from tests.unit.remediation.support import (
 
 pytestmark = pytest.mark.integration
 
-APPROVAL = f"CHG-4711; until={valid_until()}"
+APPROVAL = f"CHG-4711 until={valid_until()}"
 
 
 @pytest.fixture

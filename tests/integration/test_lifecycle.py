@@ -307,7 +307,7 @@ def test_an_unverified_approval_does_not_stop_a_tripwire_from_cancelling(
 ) -> None:
     # Given an approval CloudTrail cannot confirm (the tripwire's own approval test, verified, is in
     # test_approval_verification.py)
-    tag_key(world, {"keyguard:allow-deletion": f"CHG-4711; until={valid_until()}"})
+    tag_key(world, {"keyguard:allow-deletion": f"CHG-4711 until={valid_until()}"})
     _kms(world).schedule_key_deletion(KeyId=world.key_id, PendingWindowInDays=7)
     responder = make_responder(world, remediation_mode="enforce", remediation_scope="all")
 
@@ -441,7 +441,7 @@ def test_reminders_include_the_last_known_dependencies_and_approval(
     world: World, lambda_context: Any
 ) -> None:
     journal = MemoryJournal()
-    tag_key(world, {"keyguard:allow-deletion": f"CHG-4711; until={valid_until()}"})
+    tag_key(world, {"keyguard:allow-deletion": f"CHG-4711 until={valid_until()}"})
     responder = make_responder(world, journal=journal, discoverer=FakeDiscoverer(total=2))
     schedule = world.event("schedule_key_deletion")
     perform(world, schedule)

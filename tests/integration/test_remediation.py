@@ -60,7 +60,7 @@ def _schedule(
 
 
 # ----- mode x scope x tags ------------------------------------------------------------------------
-APPROVAL = f"CHG-4711; until={valid_until()}"
+APPROVAL = f"CHG-4711 until={valid_until()}"
 EXEMPT = "exempt: approved deletion CHG-4711 (verified in CloudTrail)"
 TAGS = {
     "untagged": {},
@@ -302,11 +302,11 @@ def test_enforce_tags_the_key_with_the_intervention(world: World, lambda_context
     ("value", "cancelled", "note"),
     [
         (APPROVAL, False, f"Approved deletion: CHG-4711 (valid until {valid_until()}), verified: tagged by"),
-        ("CHG-4711; until=2020-01-31", True, "Approval CHG-4711 lapsed on 2020-01-31"),
-        ("CHG-4711; until=31/12/2026", True, "keyguard:allow-deletion tag ignored: 'until=31/12/2026'"),
+        ("CHG-4711 until=2020-01-31", True, "Approval CHG-4711 lapsed on 2020-01-31"),
+        ("CHG-4711 until=31/12/2026", True, "keyguard:allow-deletion tag ignored: 'until=31/12/2026'"),
         ("true", True, "keyguard:allow-deletion tag ignored: 'true' is not a change reference"),
         ("CHG-4711", True, "keyguard:allow-deletion tag ignored: 'CHG-4711' has no expiry"),
-        ("CHG-4711; until=2099-12-31", True, "keyguard:allow-deletion tag ignored: 'until=2099-12-31' is"),
+        ("CHG-4711 until=2099-12-31", True, "keyguard:allow-deletion tag ignored: 'until=2099-12-31' is"),
     ],
     ids=["valid", "expired", "malformed-date", "not-a-reference", "no-expiry", "too-far-out"],
 )

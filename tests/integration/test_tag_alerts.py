@@ -96,7 +96,7 @@ def test_setting_the_approval_tag_is_its_own_alert_with_the_value(world: World, 
 
     assert doc["severity"] == "medium"
     assert doc["title"] == (
-        "KMS approval tag set on key alias/payments: 'CHG-4711; until=2026-12-20' by "
+        "KMS approval tag set on key alias/payments: 'CHG-4711 until=2026-12-20' by "
         "role/keyguard-approver (bob)"
     )
     assert any(
@@ -110,7 +110,7 @@ def test_an_approval_tagged_too_far_ahead_is_reported_invalid_when_it_is_tagged(
 ) -> None:
     # Given the approval's expiry is 40 days after the TagResource that sets it
     event = copy.deepcopy(world.event("tag_approval_by_approver"))
-    event["detail"]["requestParameters"]["tags"][0]["tagValue"] = "CHG-4711; until=2027-01-06"
+    event["detail"]["requestParameters"]["tags"][0]["tagValue"] = "CHG-4711 until=2027-01-06"
 
     doc = _deliver(world, event, lambda_context, now=lambda: datetime(2026, 11, 27, 10, 1, tzinfo=UTC))
 

@@ -31,7 +31,7 @@ def _record(name: str, request: dict[str, Any], **extra: Any) -> CloudTrailRecor
         (_sample("untag_protect"), [TagChange(PROTECT, "protect", True)]),
         (
             _sample("tag_approval_by_approver"),
-            [TagChange(ALLOW, "approval", False, "CHG-4711; until=2026-12-20")],
+            [TagChange(ALLOW, "approval", False, "CHG-4711 until=2026-12-20")],
         ),
         (
             _record("TagResource", {"tags": [{"tagKey": PROTECT, "tagValue": "TRUE"}]}),
@@ -74,8 +74,8 @@ def test_only_removing_or_unsetting_the_protect_tag_weakens_protection(
 
 def test_sets_tag_matches_the_exact_value_of_a_successful_tag_resource() -> None:
     record = _sample("tag_approval_by_scheduler")
-    assert sets_tag(record, ALLOW, "CHG-4711; until=2026-12-20")
-    assert not sets_tag(record, ALLOW, "CHG-4711; until=2026-12-21")
-    assert not sets_tag(record, PROTECT, "CHG-4711; until=2026-12-20")
+    assert sets_tag(record, ALLOW, "CHG-4711 until=2026-12-20")
+    assert not sets_tag(record, ALLOW, "CHG-4711 until=2026-12-21")
+    assert not sets_tag(record, PROTECT, "CHG-4711 until=2026-12-20")
     failed = record.model_copy(update={"error_code": "AccessDeniedException"})
-    assert not sets_tag(failed, ALLOW, "CHG-4711; until=2026-12-20")
+    assert not sets_tag(failed, ALLOW, "CHG-4711 until=2026-12-20")

@@ -86,8 +86,7 @@ def _earlier_state_steps(doc: AlertDocument, target: str) -> list[str]:
 def _approval_step(doc: AlertDocument, target: str, allow_tag: str, pending: bool) -> str:
     window = doc.key.pending_window_days or doc.event.pending_window_days or 30
     tag = (
-        f"aws kms tag-resource {target} --tags 'TagKey={allow_tag},TagValue=YOUR-CHANGE-REF; "
-        "until=YYYY-MM-DD'"
+        f"aws kms tag-resource {target} --tags 'TagKey={allow_tag},TagValue=YOUR-CHANGE-REF until=YYYY-MM-DD'"
     )
     reschedule = f"aws kms schedule-key-deletion {target} --pending-window-in-days {window}"
     approver = (

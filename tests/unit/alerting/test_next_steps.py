@@ -53,7 +53,7 @@ def test_approving_a_pending_deletion_is_cancel_tag_reschedule() -> None:
 def test_the_approval_step_asks_for_an_expiry_and_another_principal() -> None:
     # An approval without until= is invalid, and one tagged by the scheduler is not honoured.
     approval = next(line for line in _steps("deletion_alert_only").splitlines() if "allow-deletion" in line)
-    assert "TagValue=YOUR-CHANGE-REF; until=YYYY-MM-DD'" in approval
+    assert "TagValue=YOUR-CHANGE-REF until=YYYY-MM-DD'" in approval
     assert "a principal other than the one who schedules it" in approval
     assert approval.index("CloudTrail event history shows that TagResource") < approval.index(
         "schedule-key-deletion"

@@ -27,13 +27,13 @@ MAX_DAYS = 30
     ("value", "status", "reference", "until"),
     [
         (None, ApprovalStatus.NONE, None, None),
-        ("CHG-4711; until=2026-12-29", ApprovalStatus.APPROVED, "CHG-4711", date(2026, 12, 29)),  # 30 days
-        ("  CHG-4711 ; until=2026-12-01 ", ApprovalStatus.APPROVED, "CHG-4711", date(2026, 12, 1)),
+        ("CHG-4711 until=2026-12-29", ApprovalStatus.APPROVED, "CHG-4711", date(2026, 12, 29)),  # 30 days
+        ("  CHG-4711  until=2026-12-01 ", ApprovalStatus.APPROVED, "CHG-4711", date(2026, 12, 1)),
         ("CHG-4711;until=2026-12-20", ApprovalStatus.APPROVED, "CHG-4711", date(2026, 12, 20)),
         ("CHG-4711; UNTIL = 2026-11-29", ApprovalStatus.APPROVED, "CHG-4711", date(2026, 11, 29)),  # last day
-        ("CHG-4711; until=2026-11-28", ApprovalStatus.EXPIRED, "CHG-4711", date(2026, 11, 28)),
+        ("CHG-4711 until=2026-11-28", ApprovalStatus.EXPIRED, "CHG-4711", date(2026, 11, 28)),
         (
-            "JIRA OPS-12 / rollout; until=2026-12-01",
+            "JIRA OPS-12 / rollout until=2026-12-01",
             ApprovalStatus.APPROVED,
             "JIRA OPS-12 / rollout",
             date(2026, 12, 1),
@@ -41,18 +41,18 @@ MAX_DAYS = 30
         # An expiry is required, and may be at most ApprovalMaxDays ahead
         ("CHG-4711", ApprovalStatus.MALFORMED, None, None),
         ("  CHG-4711  ", ApprovalStatus.MALFORMED, None, None),
-        ("CHG-4711; until=2026-12-30", ApprovalStatus.MALFORMED, None, None),  # 31 days
-        ("CHG-4711; until=2099-01-01", ApprovalStatus.MALFORMED, None, None),
+        ("CHG-4711 until=2026-12-30", ApprovalStatus.MALFORMED, None, None),  # 31 days
+        ("CHG-4711 until=2099-01-01", ApprovalStatus.MALFORMED, None, None),
         ("", ApprovalStatus.MALFORMED, None, None),
         ("   ", ApprovalStatus.MALFORMED, None, None),
         ("true", ApprovalStatus.MALFORMED, None, None),
         ("YES", ApprovalStatus.MALFORMED, None, None),
-        ("; until=2026-12-31", ApprovalStatus.MALFORMED, None, None),
-        ("CHG-4711; until=2026-13-01", ApprovalStatus.MALFORMED, None, None),
-        ("CHG-4711; until=2026-02-30", ApprovalStatus.MALFORMED, None, None),
-        ("CHG-4711; until=31/12/2026", ApprovalStatus.MALFORMED, None, None),
-        ("CHG-4711; until=", ApprovalStatus.MALFORMED, None, None),
-        ("CHG-4711; until=2026-12-01; until=2026-12-02", ApprovalStatus.MALFORMED, None, None),
+        (" until=2026-12-31", ApprovalStatus.MALFORMED, None, None),
+        ("CHG-4711 until=2026-13-01", ApprovalStatus.MALFORMED, None, None),
+        ("CHG-4711 until=2026-02-30", ApprovalStatus.MALFORMED, None, None),
+        ("CHG-4711 until=31/12/2026", ApprovalStatus.MALFORMED, None, None),
+        ("CHG-4711 until=", ApprovalStatus.MALFORMED, None, None),
+        ("CHG-4711 until=2026-12-01 until=2026-12-02", ApprovalStatus.MALFORMED, None, None),
         ("CHG-4711; by=alice", ApprovalStatus.MALFORMED, None, None),
         ("CHG-4711; 2026-12-31", ApprovalStatus.MALFORMED, None, None),
         ("-CHG", ApprovalStatus.MALFORMED, None, None),
@@ -76,13 +76,13 @@ def test_parse_approval(
 def test_an_approval_without_an_expiry_says_so() -> None:
     note = approval_note(parse_approval("CHG-4711", TODAY, max_days=MAX_DAYS), TAG)
     assert note == (
-        f"{TAG} tag ignored: 'CHG-4711' has no expiry; an approval needs '; until=YYYY-MM-DD', at most "
-        "30 days after it is tagged; the key is treated as unapproved."
+        f"{TAG} tag ignored: 'CHG-4711' has no expiry; an approval needs one after the reference "
+        "('CHG-4711 until=YYYY-MM-DD'), at most 30 days after it is tagged; the key is treated as unapproved."
     )
 
 
 def test_an_expiry_too_far_out_is_invalid_and_says_by_how_much() -> None:
-    note = approval_note(parse_approval("CHG-4711; until=2027-01-10", TODAY, max_days=MAX_DAYS), TAG)
+    note = approval_note(parse_approval("CHG-4711 until=2027-01-10", TODAY, max_days=MAX_DAYS), TAG)
     assert note == (
         f"{TAG} tag ignored: 'until=2027-01-10' is 42 days after today, 2026-11-29; at most 30 days are "
         "allowed (ApprovalMaxDays); the key is treated as unapproved."
@@ -91,7 +91,7 @@ def test_an_expiry_too_far_out_is_invalid_and_says_by_how_much() -> None:
 
 def test_max_days_count_from_the_day_the_approval_was_tagged_when_known() -> None:
     # Given an approval tagged 20 days ago whose expiry is 25 days from today
-    value = "CHG-4711; until=2026-12-24"
+    value = "CHG-4711 until=2026-12-24"
 
     # Then it is valid counted from today, and too far out counted from the day it was tagged
     assert parse_approval(value, TODAY, max_days=MAX_DAYS).approved
@@ -101,8 +101,8 @@ def test_max_days_count_from_the_day_the_approval_was_tagged_when_known() -> Non
 
 
 def test_max_days_is_the_deployments() -> None:
-    assert parse_approval("CHG-1; until=2026-12-09", TODAY, max_days=10).approved
-    assert not parse_approval("CHG-1; until=2026-12-10", TODAY, max_days=10).approved
+    assert parse_approval("CHG-1 until=2026-12-09", TODAY, max_days=10).approved
+    assert not parse_approval("CHG-1 until=2026-12-10", TODAY, max_days=10).approved
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_max_days_is_the_deployments() -> None:
 def test_the_alert_says_whether_the_approval_is_honoured_and_why(
     verification: Verification | None, evidence: str | None, note: str
 ) -> None:
-    approval = parse_approval("CHG-4711; until=2026-12-20", TODAY, max_days=MAX_DAYS)
+    approval = parse_approval("CHG-4711 until=2026-12-20", TODAY, max_days=MAX_DAYS)
     if verification is not None:
         approval = approval.checked(verification, str(evidence))
     assert approval_note(approval, TAG) == note
@@ -138,7 +138,7 @@ def test_the_alert_says_whether_the_approval_is_honoured_and_why(
     [
         (None, None),
         (
-            "CHG-4711; until=2026-01-31",
+            "CHG-4711 until=2026-01-31",
             "Approval CHG-4711 lapsed on 2026-01-31: the key is treated as unapproved.",
         ),
         (
@@ -153,8 +153,8 @@ def test_the_alert_says_what_the_tag_granted(value: str | None, note: str | None
 
 
 def test_the_parser_is_pure() -> None:
-    assert parse_approval("CHG-1; until=2026-12-01", date(2026, 12, 1), max_days=MAX_DAYS).approved
-    assert not parse_approval("CHG-1; until=2026-12-01", date(2026, 12, 2), max_days=MAX_DAYS).approved
+    assert parse_approval("CHG-1 until=2026-12-01", date(2026, 12, 1), max_days=MAX_DAYS).approved
+    assert not parse_approval("CHG-1 until=2026-12-01", date(2026, 12, 2), max_days=MAX_DAYS).approved
 
 
 # ----- principals ---------------------------------------------------------------------------------
@@ -279,3 +279,15 @@ def test_an_unidentifiable_tagger_leaves_the_approval_unverified() -> None:
     service = UserIdentity.model_validate({"type": "AWSService", "invokedBy": "cloudformation.amazonaws.com"})
     verdict, _ = judge(service, TAGGED, _user("alice"), SCHEDULED, "ScheduleKeyDeletion")
     assert verdict is Verification.UNVERIFIED
+
+
+def test_the_documented_form_uses_only_characters_aws_allows_in_a_tag_value() -> None:
+    # AWS's user-defined tag restrictions (which the KMS Tag reference points to) allow letters,
+    # digits, spaces and _ . : / = + - @ in tag values: no ";".
+    # https://docs.aws.amazon.com/kms/latest/APIReference/API_Tag.html
+    value = "CHG-4711 until=2026-12-20"
+    assert all(c.isalnum() or c.isspace() or c in "_.:/=+-@" for c in value)
+    assert parse_approval(value, TODAY, max_days=MAX_DAYS).approved
+    assert parse_approval("CHG-4711 by=alice", TODAY, max_days=MAX_DAYS).problem == (
+        "unknown clause 'by=alice' (only 'until=YYYY-MM-DD' is allowed)"
+    )
