@@ -77,7 +77,8 @@ def render_impact(console: Console, result: ImpactResult) -> None:
     if deps.items:
         table = _listing(f"Dependencies ({deps.total})", "Type", "Name", "Region", "Evidence")
         for item in sorted(deps.items, key=lambda i: (i.resource_type, i.name)):
-            table.add_row(item.resource_type, item.name, item.region, item.evidence)
+            where = f"{item.region} (account {item.account})" if item.account else item.region
+            table.add_row(item.resource_type, item.name, where, item.evidence)
         console.print(table)
         if deps.items_omitted:
             console.print(f"  … and {deps.items_omitted} more not listed")

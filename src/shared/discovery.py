@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.assemble.sections import not_searched
 from shared.aws import ClientFactory
@@ -20,6 +20,11 @@ from shared.document import DependenciesSection
 from shared.key_inventory import KeySnapshot
 from shared.keyref import KeyIdentity
 
+if TYPE_CHECKING:
+    from shared.cross_account import CrossAccountSearch
+
+PolicyReader = Callable[[KeySnapshot], tuple[str | None, str | None]]
+
 
 class Discoverer(Protocol):
     def __call__(
@@ -28,7 +33,9 @@ class Discoverer(Protocol):
 
 
 class DependencySearch:
-    """Runs a ``Discoverer`` (the finder registry by default) for one key, within a budget."""
+    """Runs a ``Discoverer`` (the finder registry by default) for one key, within a budget; in
+    organization mode, ``beyond`` then searches the other accounts the key policy (read with
+    ``policy``) or a grant names."""
 
     def __init__(
         self,
@@ -36,9 +43,14 @@ class DependencySearch:
         clients: ClientFactory,
         discoverer: Discoverer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        beyond: CrossAccountSearch | None = None,
+        policy: PolicyReader | None = None,
     ) -> None:
         self.settings = settings
         self.clients = clients
+        self.beyond = beyond
+        self.policy = policy
         # The finder registry, configured from the settings (index, aggregator, quotas, usage budget).
         self.discoverer: Discoverer = discoverer or partial(
             discover,
@@ -66,7 +78,12 @@ class DependencySearch:
             return not_searched("the key is not customer managed"), False
         if budget <= 0:
             return not_searched("no time left before the Lambda timeout"), False
-        return self._run(identity, budget), True
+        if self.beyond is None or self.policy is None:
+            return self._run(identity, budget), True
+        deadline = self._monotonic() + budget
+        text, error = self.policy(snapshot)
+        home = self._run(identity, self.beyond.home_budget(identity, text, budget))
+        return self.beyond.extend(identity, home, text, error, deadline), True
 
     def for_deleted_key(self, key_arn: str, budget: float) -> DependenciesSection:
         """A deleted key has no aliases left: the search is by key id and ARN only."""

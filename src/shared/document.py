@@ -154,6 +154,10 @@ class DependencyItem(_Doc):
         default=None,
         description="via 'config': when AWS Config captured the configuration it was found in (ISO 8601)",
     )
+    account: str | None = Field(
+        default=None,
+        description="the account the resource is in, when it is not the key's own (organization mode)",
+    )
 
 
 # What an unchecked finder means for the search (``DependenciesSection.complete``).
@@ -235,6 +239,18 @@ class UsageEvidence(_Doc):
     principals_omitted: int = Field(default=0, description="principals left out of the list (size limit)")
 
 
+class AccountSearch(_Doc):
+    """Another account the key policy or a grant names, and whether its resources were searched."""
+
+    account: str
+    named_by: list[str] = Field(description="what names the account: 'key policy', 'grant'")
+    searched: bool
+    found: int = Field(default=0, description="resources found there that name the key by its ARN")
+    reason: str | None = Field(
+        default=None, description="why it was not searched, or searched only in part; null when complete"
+    )
+
+
 class DependenciesSection(_Doc):
     complete: bool
     total: int
@@ -248,6 +264,10 @@ class DependenciesSection(_Doc):
     usage: UsageEvidence | None = None
     elapsed_seconds: float | None = None
     index: IndexSection | None = None
+    accounts: list[AccountSearch] = Field(
+        default_factory=list,
+        description="other accounts named by the key policy or grants (organization mode): searched or not",
+    )
 
     def unchecked_as(self, effect: UncheckedEffect) -> list[UncheckedFinder]:
         """The unchecked finders of one effect (``incomplete`` ones make the search incomplete)."""

@@ -94,6 +94,9 @@ class KeyIdentity:
     key_arn: str
     aliases: frozenset[str] = field(default_factory=frozenset)  # alias names, "alias/..."
     related_arns: frozenset[str] = field(default_factory=frozenset)  # multi-Region primary/replicas
+    # Searched from another account: there a bare key id or alias name names that account's own key,
+    # so only a reference that carries the key's account (key ARN, alias ARN) can be ours.
+    foreign: bool = False
 
     @property
     def key_id(self) -> str:
@@ -125,7 +128,7 @@ class KeyIdentity:
         self, reference: str | None, resource_region: str | None = None, resource_account: str | None = None
     ) -> bool:
         ref = parse_key_reference(reference)
-        if ref is None or ref.kind is RefKind.UNKNOWN:
+        if ref is None or ref.kind is RefKind.UNKNOWN or (self.foreign and ref.account is None):
             return False
         region = resource_region or self.region
         account = resource_account or self.account

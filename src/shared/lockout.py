@@ -2,16 +2,21 @@
 
 ``cancel_access``: does a key policy still let the account cancel the deletion and enable the key?
 A ``PutKeyPolicy`` on a key pending deletion that removes this is a lock-out: only AWS Support can
-then help, and only within the pending window.
+then help, and only within the pending window. ``policy_after`` takes the new policy from the event,
+or reads it back through the reader it is given.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.key_inventory import KeySnapshot
+    from shared.models import CloudTrailRecord
 
 CANCEL_ACTION = "kms:CancelKeyDeletion"
 ENABLE_ACTION = "kms:EnableKey"
@@ -114,3 +119,19 @@ def _access(statements: list[Mapping[str, Any]], account: str, action: str) -> P
 
 
 # ----- reminders ----------------------------------------------------------------------------
+
+
+def policy_after(
+    record: CloudTrailRecord,
+    snapshot: KeySnapshot,
+    read_policy: Callable[[KeySnapshot], tuple[str | None, str | None]],
+) -> PolicyVerdict:
+    """The verdict on the new policy: from the event, or read back when CloudTrail left it out."""
+    account = snapshot.arn.split(":")[4] if snapshot.arn else record.account or ""
+    policy = (record.request_parameters or {}).get("policy")
+    if isinstance(policy, str) and policy.strip():
+        return cancel_access(policy, account)
+    text, code = read_policy(snapshot)
+    if text is None:
+        return PolicyVerdict(None, f"the key policy could not be read: {code}")
+    return cancel_access(text, account)

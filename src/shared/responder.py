@@ -25,6 +25,7 @@ from shared.approval import Approval
 from shared.approval_check import ApprovalChecker
 from shared.aws import ClientFactory
 from shared.config import RemediationMode, RemediationScope, Settings
+from shared.cross_account import CrossAccountSearch
 from shared.discovery import DependencySearch, Discoverer
 from shared.document import AlertDocument, DependenciesSection
 from shared.events import IMPORTED_MATERIAL_EXPIRED, SeverityRule, kms_event, tamper_call
@@ -32,7 +33,7 @@ from shared.heartbeat import Canary, beat, canary
 from shared.idempotency import IdempotentRunner
 from shared.journal import DynamoJournal, Journal, MemoryJournal, remember
 from shared.key_inventory import KeyInventory, KeySnapshot
-from shared.lockout import PolicyVerdict, cancel_access
+from shared.lockout import policy_after
 from shared.models import KEY_DELETION_DETAIL_TYPE, CloudTrailRecord
 from shared.observability import logger, metrics
 from shared.parse import (
@@ -114,6 +115,8 @@ class Responder:
         journal: Journal | None = None,
         member_remediator: Callable[[ClientFactory], RemediatorProtocol] | None = None,
         approvals: ApprovalChecker | None = None,
+        accounts: MemberAccounts | None = None,
+        beyond: CrossAccountSearch | None = None,
     ) -> None:
         self.settings = settings
         self.clients = clients or ClientFactory()
@@ -125,7 +128,13 @@ class Responder:
         )
         self._publisher = publisher
         self._idempotency: IdempotentRunner | None = None
-        self.search = DependencySearch(settings, self.clients, discoverer, monotonic)
+        # the hub's member roles (a member's responder shares them) and, in organization mode, the
+        # search of the other accounts a key's policy or grants name
+        self.accounts = accounts or MemberAccounts(self.clients, clock=self._now)
+        beyond = beyond or CrossAccountSearch.for_settings(settings, self.clients, self.accounts, monotonic)
+        self.search = DependencySearch(
+            settings, self.clients, discoverer, monotonic, beyond=beyond, policy=self.inventory.key_policy
+        )
         if journal is None:
             table = settings.idempotency_table_name
             journal = DynamoJournal(self.clients, table) if table else MemoryJournal()
@@ -139,7 +148,6 @@ class Responder:
             )
         self.remediator: RemediatorProtocol = remediator
         self._guard_remediator: RemediatorProtocol | None = None
-        self.accounts = MemberAccounts(self.clients, clock=self._now)
         # Builds the remediator acting through a member's remediation role (its client factory).
         self._member_remediator = member_remediator or (
             lambda acting: Remediator(settings, acting, journal=self.journal, now=self._now)
@@ -293,7 +301,7 @@ class Responder:
         return Responder(
             s, clients, inventory=inventory, publisher=self.publisher, journal=self.journal,
             remediator=remediator, discoverer=self.search.discoverer, now=self._now,
-            monotonic=self._monotonic,
+            monotonic=self._monotonic, accounts=self.accounts, beyond=self.search.beyond,
         )  # fmt: skip
 
     def _record(
@@ -326,7 +334,7 @@ class Responder:
         notes += snapshot.notes()
         decision, marker = self.tripwires.settle(decision, record, key_arn, now, gate, claim=claim)
         # enrich: the new key policy, when it may lock the account out of cancelling
-        lockout = self._lockout(record, snapshot) if decision.check_policy else None
+        lockout = policy_after(record, snapshot, self.inventory.key_policy) if decision.check_policy else None
         if lockout is not None and lockout.lockout and not decision.publish:
             # The key is still usable, but nobody in the account could put it back any more.
             decision = replace(decision, publish=True, skip_reason=None)
@@ -377,17 +385,6 @@ class Responder:
             actor=record.user_identity.arn,
         )
         return assemble.tamper_alert(record, call, self.settings.remediation_mode.value, self._now())
-
-    def _lockout(self, record: CloudTrailRecord, snapshot: KeySnapshot) -> PolicyVerdict:
-        """The new policy from the event, or read back when CloudTrail left it out."""
-        account = snapshot.arn.split(":")[4] if snapshot.arn else record.account or ""
-        policy = (record.request_parameters or {}).get("policy")
-        if isinstance(policy, str) and policy.strip():
-            return cancel_access(policy, account)
-        text, code = self.inventory.key_policy(snapshot)
-        if text is None:
-            return PolicyVerdict(None, f"the key policy could not be read: {code}")
-        return cancel_access(text, account)
 
     def _act(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from shared import cross_account
 from shared.config import Settings
 from tests.support.cfn_yaml import Resolver, of_type
 
@@ -87,7 +88,7 @@ def test_the_function_may_assume_only_the_member_roles_inside_the_organization(
     org = Resolver(template, {"OrganizationId": ORG_ID, "AWS::Partition": "aws"})
     policies = org.resolve(template["Resources"]["KeyEventsRole"]["Properties"]["Policies"])
     (policy,) = [p for p in policies if isinstance(p, dict) and p["PolicyName"] == "act-in-member-accounts"]
-    (statement,) = policy["PolicyDocument"]["Statement"]
+    statement, membership = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["sts:AssumeRole", "sts:SetSourceIdentity"]
     assert statement["Resource"] == [f"arn:aws:iam::*:role/{name}" for name in MEMBER_ROLES]
     assert statement["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG_ID}}
@@ -98,6 +99,10 @@ def test_the_function_may_assume_only_the_member_roles_inside_the_organization(
         for s in (p["PolicyDocument"]["Statement"] if isinstance(p["PolicyDocument"], dict) else [])
     ]
     assert not any("sts:" in str(s.get("Action")) for s in others)
+    # and reads membership (cross-account dependencies) of this organization's accounts only
+    assert [membership["Action"]] == list(cross_account.ACTIONS)
+    assert membership["Resource"] == f"arn:aws:organizations::*:account/{ORG_ID}/*"
+    assert not any("organizations:" in str(s.get("Action")) for s in others)
 
 
 def test_the_function_reads_the_organization_settings(resources: dict[str, Any]) -> None:

@@ -47,9 +47,10 @@ class Captured:
         return f"message-{len(self.docs)}"
 
 
-def member_client(service: str) -> Any:
+def member_client(service: str, account: str = MEMBER) -> Any:
+    """A client acting in ``account`` (moto puts the calls of an assumed role in its account)."""
     creds = boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=f"arn:aws:iam::{MEMBER}:role/setup", RoleSessionName="setup"
+        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup"
     )["Credentials"]
     return boto3.client(
         service,

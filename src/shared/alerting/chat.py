@@ -127,6 +127,7 @@ def _dependency_lines(deps: DependenciesSection, lim: RenderLimits) -> list[str]
     for item in deps.items[: lim.chat_items_shown]:
         lines.append(
             f"• {md_code(item.name, 80)} {md_code(item.resource_type, 60)} {md_code(item.region, 30)}"
+            + (f" account {md_code(item.account, 12)}" if item.account else "")
         )
     rest = deps.total - min(len(deps.items), lim.chat_items_shown)
     if deps.items and rest > 0:

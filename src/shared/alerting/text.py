@@ -225,15 +225,23 @@ def _dependencies_section(out: _Text, doc: AlertDocument, lim: RenderLimits) -> 
             f"Resources (first {len(items)} of {deps.total}):" if deps.total > len(items) else "Resources:"
         )
         for item in items:
+            where = clean(item.region, 30) + (f", account {clean(item.account, 12)}" if item.account else "")
             out.line(
                 f"- {clean(item.resource_type, 60)} {clean(item.name, lim.value_len)} "
-                f"[{clean(item.region, 30)}]: {clean(item.evidence, lim.value_len)}",
+                f"[{where}]: {clean(item.evidence, lim.value_len)}",
                 indent=4,
             )
             if item.arn and item.arn != item.name:
                 out.line(clean(item.arn, lim.value_len), indent=6)
     if not_shown or deps.items_omitted:
         out.line(f"{not_shown + deps.items_omitted} more resources not listed here (see the counts above).")
+    searched = [a for a in deps.accounts if a.searched]  # the others are listed as not searched below
+    if searched:
+        shown = ", ".join(
+            f"{clean(a.account, 12)} ({', '.join(a.named_by)}): {a.found} found"
+            for a in searched[: lim.list_shown]
+        )
+        out.field("Other accounts", "searched " + shown + (" ..." if len(searched) > lim.list_shown else ""))
     for effect, heading in UNCHECKED_HEADINGS:
         listed = deps.unchecked_as(effect)
         if not listed:

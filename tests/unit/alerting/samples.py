@@ -11,6 +11,7 @@ from collections.abc import Callable
 from shared.assemble.headline import headline
 from shared.assemble.steps import next_steps
 from shared.document import (
+    AccountSearch,
     ActorSection,
     AlertDocument,
     DependenciesSection,
@@ -28,6 +29,7 @@ from shared.document import (
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
+MEMBER_ACCOUNT = "222233334444"  # another account of the organization
 REGION = "eu-west-1"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
@@ -1105,6 +1107,47 @@ def protect_tag_removed() -> AlertDocument:
     )
 
 
+def cross_account_dependencies() -> AlertDocument:
+    """Organization mode: the key policy lets another member use the key, whose bucket is found
+    there by the key's ARN; an account outside the organization is named, and cannot be searched."""
+    items = _items(3)
+    items.append(
+        DependencyItem(
+            service="s3",
+            resource_type="AWS::S3::Bucket",
+            region=REGION,
+            arn="arn:aws:s3:::analytics-exports",
+            name="analytics-exports",
+            evidence="default encryption SSEKMSKeyId",
+            account=MEMBER_ACCOUNT,
+        )
+    )
+    outsider = f"account {OTHER_ACCOUNT}"
+    doc = deletion_alert_only()
+    doc.alert_id = "8c2b3d4e-5f60-4172-8384-95a6b7c8d903"
+    doc.event.id = doc.alert_id
+    doc.dependencies = DependenciesSection(
+        complete=False,
+        total=len(items),
+        counts=_counts(items),
+        items=items,
+        regions_searched=[REGION],
+        unchecked=[
+            UncheckedFinder(finder=outsider, reason="outside the organization: may use the key, not searched")
+        ],
+        accounts=[
+            AccountSearch(account=MEMBER_ACCOUNT, named_by=["key policy"], searched=True, found=1),
+            AccountSearch(
+                account=OTHER_ACCOUNT,
+                named_by=["key policy", "grant"],
+                searched=False,
+                reason="outside the organization: may use the key, not searched",
+            ),
+        ],
+    )
+    return doc
+
+
 SAMPLES: dict[str, Callable[[], AlertDocument]] = {
     "deletion_alert_only": _finished(deletion_alert_only),
     "critical_scheduled_deletion": _finished(critical_scheduled_deletion),
@@ -1125,6 +1168,7 @@ SAMPLES: dict[str, Callable[[], AlertDocument]] = {
     "tamper_stop_logging": tamper_stop_logging,
     "missed_event": missed_event,
     "protect_tag_removed": _finished(protect_tag_removed),
+    "cross_account_dependencies": _finished(cross_account_dependencies),
 }
 # The kind each sample stands for (the golden layout test covers every one).
 KINDS = {
