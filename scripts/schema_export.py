@@ -4,8 +4,9 @@
     python -m scripts.schema_export --check    # exit 1 when a committed schema is stale
 
 The models are the source of truth: ``AlertDocument`` for the alert the functions publish,
-``ImpactDocument``, ``AuditReport`` and ``OrganizationReport`` for ``keyguard impact --json``,
-``keyguard audit --json`` and ``keyguard audit --organization --json``
+``ImpactDocument``, ``AuditReport``, ``OrganizationReport`` and ``OrganizationImpact`` for
+``keyguard impact --json``, ``keyguard audit --json``, ``keyguard audit --organization --json`` and
+``keyguard impact --organization --json``
 (the impact document reuses the alert's ``KeySection`` and ``DependenciesSection``, so it follows the
 alert schema). The files exist so that consumers can validate documents without importing this
 project. This is development tooling: it lives outside ``src/`` so the functions never ship it.
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 
 from keyguard_cli.audit import AuditReport
 from keyguard_cli.impact import ImpactDocument
+from keyguard_cli.org_impact import OrganizationImpact
 from keyguard_cli.organization import OrganizationReport
 from shared.document import SCHEMA_VERSION, AlertDocument
 
@@ -33,6 +35,7 @@ CLI_MODELS: dict[str, type[BaseModel]] = {
     "cli-impact.schema.json": ImpactDocument,
     "cli-audit.schema.json": AuditReport,
     "cli-audit-organization.schema.json": OrganizationReport,
+    "cli-impact-organization.schema.json": OrganizationImpact,
 }
 
 

@@ -81,23 +81,28 @@ def run_impact(
     key_region = (ref.region if ref else None) or ctx.require_region(region)
     # An id or alias name is completed to an ARN in the caller's account, as an event's would be.
     key_ref = (ref.arn(ctx.account(), key_region) if ref else None) or reference
+
+    def work() -> ImpactResult:
+        snapshot = KeyInventory(ctx.clients).read(key_ref, key_region)
+        return search_key(ctx, snapshot, key_ref, timeout=timeout, workers=workers)
+
+    result = wrap(work) if wrap else work()
+    _raise_if_unreadable(result.snapshot, reference, key_region)
+    return result
+
+
+def search_key(
+    ctx: AwsContext, snapshot: KeySnapshot, key_ref: str, *, timeout: float, workers: int
+) -> ImpactResult:
+    """The impact document of a key already read: its dependencies searched as an alert's are."""
     settings = Settings(
         alert_topic_arn=UNUSED_TOPIC_ARN,
         discovery_max_seconds=timeout,
         discovery_max_workers=workers,
     )
-    inventory = KeyInventory(ctx.clients)
-    responder = Responder(settings, ctx.clients, inventory=inventory)
-
-    def work() -> ImpactResult:
-        snapshot = inventory.read(key_ref, key_region)
-        dependencies = responder.find_dependencies(snapshot)
-        key = key_section(snapshot, datetime.now(UTC)).model_copy(update={"arn": snapshot.arn or key_ref})
-        return ImpactResult(ImpactDocument(key=key, dependencies=dependencies), snapshot)
-
-    result = wrap(work) if wrap else work()
-    _raise_if_unreadable(result.snapshot, reference, key_region)
-    return result
+    dependencies = Responder(settings, ctx.clients).find_dependencies(snapshot)
+    key = key_section(snapshot, datetime.now(UTC)).model_copy(update={"arn": snapshot.arn or key_ref})
+    return ImpactResult(ImpactDocument(key=key, dependencies=dependencies), snapshot)
 
 
 def _raise_if_unreadable(snapshot: KeySnapshot, reference: str, region: str) -> None:

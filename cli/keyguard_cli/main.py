@@ -1,6 +1,8 @@
 """``keyguard``: inspect a KMS key's blast radius, audit CIS 4.7 monitoring, replay KMS events.
 
     keyguard impact KEY [--account ID]        what depends on this key (exit 3 when something does)
+    keyguard impact KEY --organization        where the key (alias) is in the organization, and
+                                              what depends on it in each account and Region
     keyguard audit [--regions a,b | --all-regions]   CIS 4.7 posture per region (exit 1 on FAIL)
     keyguard audit --organization             the same in every account and Region, one summary
     keyguard replay FILE [--demo]             a recorded KMS call through the real responder
@@ -76,6 +78,21 @@ def _parser() -> argparse.ArgumentParser:
         help="discovery time budget in seconds (default 120, at most 600)",
     )
     impact.add_argument("--workers", type=int, default=16, help="parallel AWS calls (default 16)")
+    impact.add_argument(
+        "--organization",
+        action="store_true",
+        help="find the key (alias name or key id) in every active account of the organization and "
+        "every enabled region unless --regions, and search each; one summary table",
+    )
+    impact.add_argument(
+        "--regions", help="--organization: comma-separated regions (default: each account's enabled)"
+    )
+    impact.add_argument(
+        "--max-workers",
+        type=int,
+        default=8,
+        help="--organization: accounts and regions read at once (default 8, at most 32)",
+    )
 
     audit = commands.add_parser(
         "audit",
@@ -189,7 +206,15 @@ def cmd_impact(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise CliError(ExitCode.USAGE, "--timeout must be between 0 and 600 seconds")
     if not 1 <= args.workers <= 64:
         raise CliError(ExitCode.USAGE, "--workers must be between 1 and 64")
+    if args.organization and args.account:
+        raise CliError(ExitCode.USAGE, "--organization and --account cannot be combined")
+    if args.regions and not args.organization:
+        raise CliError(ExitCode.USAGE, "--regions needs --organization (otherwise use --region)")
+    if not 1 <= args.max_workers <= 32:
+        raise CliError(ExitCode.USAGE, "--max-workers must be between 1 and 32")
     ctx = aws_context(args.profile, args.region)
+    if args.organization:
+        return _impact_organization(args, out, err, ctx)
     if args.account:
         _check_key_account(args.key, args.account)
         ctx = ctx.assume(args.account, args.role_name, ctx.require_region(args.region))
@@ -206,6 +231,39 @@ def cmd_impact(args: argparse.Namespace, out: Console, err: Console) -> int:
     else:
         render_impact(out, result)
     return result.exit_code
+
+
+def _impact_organization(args: argparse.Namespace, out: Console, err: Console, ctx: AwsContext) -> int:
+    from keyguard_cli.org_impact import OrganizationImpactSearch
+    from keyguard_cli.render import render_impact_organization
+
+    search = OrganizationImpactSearch(
+        ctx,
+        args.key,
+        region=ctx.require_region(args.region),
+        role_name=args.role_name,
+        regions=_region_list(args.regions) if args.regions else None,
+        max_workers=args.max_workers,
+        timeout=args.timeout,
+        workers=args.workers,
+    )
+    report = _walk(err, f"Searching the organization for {args.key}", search, search.run)
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        render_impact_organization(out, report)
+    return report.exit_code
+
+
+def _walk(err: Console, label: str, walker: Any, run: Callable[[], T]) -> T:
+    """``run()``, with a progress bar on stderr fed by ``walker.tick`` when stderr is a terminal."""
+    from keyguard_cli.render import organization_progress
+
+    if not err.is_terminal:
+        return run()
+    with organization_progress(err, label) as tick:
+        walker.tick = tick
+        return run()
 
 
 def _check_key_account(reference: str, account: str) -> None:
@@ -260,7 +318,7 @@ def cmd_audit(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _audit_organization(args: argparse.Namespace, out: Console, err: Console, ctx: AwsContext) -> int:
     from keyguard_cli.organization import OrganizationAudit
-    from keyguard_cli.render import organization_progress, render_organization
+    from keyguard_cli.render import render_organization
 
     auditor = OrganizationAudit(
         ctx,
@@ -269,12 +327,7 @@ def _audit_organization(args: argparse.Namespace, out: Console, err: Console, ct
         regions=_region_list(args.regions) if args.regions else None,
         max_workers=args.max_workers,
     )
-    if err.is_terminal:
-        with organization_progress(err) as tick:
-            auditor.tick = tick
-            report = auditor.run()
-    else:
-        report = auditor.run()
+    report = _walk(err, "Auditing the organization", auditor, auditor.run)
     if args.json:
         _print_json(report.model_dump(mode="json"))
     else:

@@ -153,15 +153,16 @@ def _row(member: Member, audit: RegionAudit) -> SummaryRow:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     member: Member
     ctx: AwsContext | None = None
     regions: tuple[str, ...] = ()
     error: CliError | None = None
 
 
-class OrganizationAudit:
-    """Audits every active account of the organization; ``tick(done, total)`` reports progress."""
+class OrganizationWalk:
+    """Every active account of the organization and its Regions, reached through the member role on
+    one bounded pool; ``tick(done, total)`` reports progress. Subclasses do the work per Region."""
 
     def __init__(
         self,
@@ -193,10 +194,30 @@ class OrganizationAudit:
         if self.tick is not None:
             self.tick(done_now, total)
 
-    def run(self) -> OrganizationReport:
-        caller = self.ctx.account()
+    def _members(self) -> list[Member]:
         members = active_accounts(self.ctx, self.region)
         self._progress(more=len(members))
+        return members
+
+    def _prepare(self, member: Member, caller: str) -> Prepared:
+        """The member's context (assumed role, or the caller's own) and Regions, or why not."""
+        try:
+            ctx = self.ctx if member.id == caller else self.ctx.assume(member.id, self.role_name, self.region)
+            regions = tuple(self.regions or enabled_regions(ctx, self.region))
+        except CliError as exc:
+            return Prepared(member, error=exc)
+        finally:
+            self._progress(done=1)
+        self._progress(more=len(regions))
+        return Prepared(member, ctx, regions)
+
+
+class OrganizationAudit(OrganizationWalk):
+    """Audits every active account of the organization."""
+
+    def run(self) -> OrganizationReport:
+        caller = self.ctx.account()
+        members = self._members()
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="keyguard-org") as pool:
             prepared = [f.result() for f in [pool.submit(self._prepare, m, caller) for m in members]]
             audits: dict[tuple[str, str], RegionAudit] = {}
@@ -218,21 +239,10 @@ class OrganizationAudit:
                 self._progress(done=1)
         return self._assemble(caller, prepared, audits, failures)
 
-    def _prepare(self, member: Member, caller: str) -> _Prepared:
-        try:
-            ctx = self.ctx if member.id == caller else self.ctx.assume(member.id, self.role_name, self.region)
-            regions = tuple(self.regions or enabled_regions(ctx, self.region))
-        except CliError as exc:
-            return _Prepared(member, error=exc)
-        finally:
-            self._progress(done=1)
-        self._progress(more=len(regions))
-        return _Prepared(member, ctx, regions)
-
     def _assemble(
         self,
         caller: str,
-        prepared: list[_Prepared],
+        prepared: list[Prepared],
         audits: dict[tuple[str, str], RegionAudit],
         failures: dict[str, CliError],
     ) -> OrganizationReport:

@@ -14,6 +14,7 @@ from rich.text import Text
 from keyguard_cli.audit import AuditReport
 from keyguard_cli.checkers import CHECKERS
 from keyguard_cli.impact import ImpactResult
+from keyguard_cli.org_impact import OrganizationImpact
 from keyguard_cli.organization import OrganizationReport
 from shared.alerting.common import UNCHECKED_HEADINGS
 
@@ -201,10 +202,10 @@ def _yes(value: object) -> Text:
 
 
 @contextmanager
-def organization_progress(console: Console) -> Iterator[Callable[[int, int], None]]:
+def organization_progress(console: Console, label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on ``console`` (stderr, a terminal only); yields ``tick(done, total)``."""
     with Progress(
-        TextColumn("Auditing the organization"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("accounts and regions"),
@@ -272,3 +273,38 @@ def render_organization(console: Console, report: OrganizationReport) -> None:
         if everywhere
         else Text("CIS 4.7 is not met everywhere.", style=STATUS_STYLE["FAIL"])
     )
+
+
+IMPACT_STYLE = {"DEPENDENCIES": "bold red", "NONE FOUND": "bold green", "INCOMPLETE": "bold yellow"}
+
+
+def render_impact_organization(console: Console, report: OrganizationImpact) -> None:
+    console.print(
+        Text(
+            f"Where {report.key} is in the organization, and what depends on it "
+            f"(from account {report.caller_account}, member role {report.role_name})",
+            style="bold",
+        )
+    )
+    table = _listing("Summary", "Account", "Region", "Key", "Result", "Dependencies", "Detail")
+    for row in report.rows:
+        name = f"{row.account} ({row.account_name})" if row.account_name else row.account
+        key = f"{row.key_arn.rsplit('/', 1)[-1]} {row.key_state or ''}".strip() if row.key_arn else "-"
+        table.add_row(
+            name,
+            row.region or "-",
+            key,
+            Text(row.result, style=IMPACT_STYLE.get(row.result, STATUS_STYLE["NOT AUDITED"])),
+            str(row.dependencies) if row.key_arn else "-",
+            row.detail,
+        )
+    if report.rows:
+        console.print(table)
+    summary = report.summary
+    console.print(
+        f"Found in {summary.keys_found} of {summary.account_regions_read} account-regions read "
+        f"({summary.accounts} accounts, {summary.accounts_not_searched} not searched): "
+        f"{summary.keys_with_dependencies} with dependencies, {summary.keys_incomplete} incomplete."
+    )
+    if not summary.keys_found and not summary.accounts_not_searched:
+        console.print(Text(f"{report.key} exists in none of them.", style="bold"))

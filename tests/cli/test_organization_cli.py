@@ -1,4 +1,5 @@
-"""``keyguard audit --organization`` and ``--account`` against the moto server.
+"""``keyguard audit --organization``, ``keyguard impact --organization`` and ``--account`` against
+the moto server.
 
 The organization (moto): the management account (the caller, compliant), a member whose CIS chain
 is complete ("passing"), one with the non-compliant setup of ``seed_noncompliant`` ("failing") and
@@ -371,3 +372,120 @@ def test_the_audit_calls_exactly_what_audit_actions_lists(
 
     # Then AUDIT_ACTIONS (what the member role grants operators) is exactly what was called
     assert calls == AUDIT_ACTIONS
+
+
+# ----- keyguard impact KEY --organization: one alias present in some accounts only --------------
+
+ALIAS = "alias/app-data"
+
+
+def _key_with_alias(org: Organization, name: str) -> tuple[str, Any]:
+    member = _member(org.endpoint, org.members[name])
+    kms = member.client("kms")
+    key = kms.create_key(Description=f"{name} app data")["KeyMetadata"]
+    kms.create_alias(AliasName=ALIAS, TargetKeyId=key["KeyId"])
+    return str(key["Arn"]), member
+
+
+def _impact_org(org: Organization, reference: str, *args: str) -> Any:
+    with sts_refuses(_role(org.members["no-role"])):
+        return run_cli(
+            "impact", reference, "--organization", "--regions", REGION, "--timeout", "30", *args,
+            env=cli_env(org.endpoint),
+        )  # fmt: skip
+
+
+def test_the_alias_is_found_in_each_account_that_has_it_and_searched_there(
+    organization: Organization,
+) -> None:
+    # Given alias/app-data in "passing" (a queue encrypted with its key) and in "failing" (nothing uses it)
+    used_arn, used = _key_with_alias(organization, "passing")
+    idle_arn, _ = _key_with_alias(organization, "failing")
+    used.client("sqs").create_queue(QueueName="orders", Attributes={"KmsMasterKeyId": used_arn})
+
+    # When its impact is asked for across the organization
+    result = _impact_org(organization, ALIAS, "--json")
+
+    # Then the document follows its schema, with one row per place the key is, and the unreachable account
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, schema("cli-impact-organization.schema.json"))
+    rows = {row["account"]: row for row in report["rows"]}
+    members = organization.members
+    assert set(rows) == {members["passing"], members["failing"], members["no-role"]}
+    assert (rows[members["passing"]]["key_arn"], rows[members["passing"]]["result"]) == (
+        used_arn,
+        "DEPENDENCIES",
+    )
+    assert rows[members["passing"]]["dependencies"] == 1
+    assert "AWS::SQS::Queue 1" in rows[members["passing"]]["detail"]
+    assert rows[members["failing"]]["key_arn"] == idle_arn
+    assert rows[members["failing"]]["dependencies"] == 0
+    assert rows[members["failing"]]["result"] in ("NONE FOUND", "INCOMPLETE")
+    unreachable = rows[members["no-role"]]
+    assert (unreachable["result"], unreachable["region"], unreachable["exit_code"]) == (
+        "NOT SEARCHED",
+        None,
+        11,
+    )
+    assert f"cannot assume {_role(members['no-role'])}: AccessDenied" in unreachable["detail"]
+    # And each found key carries its impact document; the caller's account has no such alias (no row)
+    assert {(k["account"], k["impact"]["key"]["arn"]) for k in report["keys"]} == {
+        (members["passing"], used_arn),
+        (members["failing"], idle_arn),
+    }
+    assert MANAGEMENT not in rows
+    assert report["summary"]["keys_found"] == 2
+    assert report["summary"]["accounts"] == 4
+    # And the exit code is the worst: dependencies found outranks an account that could not be read
+    assert result.returncode == report["exit_code"] == 3, result.stderr
+
+
+def test_a_key_found_nowhere_while_an_account_was_unreadable_is_not_called_absent(
+    organization: Organization,
+) -> None:
+    # When no readable account has the alias, and "no-role" could not be read
+    result = _impact_org(organization, "alias/nowhere")
+
+    # Then the answer is "not known" (the member role), not "the key does not exist"
+    assert result.returncode == 11, result.stderr
+    assert "exists in none of them" not in result.stdout
+    assert "Found in 0 of 3 account-regions read (4 accounts, 1 not searched)" in result.stdout
+
+
+def test_a_key_found_nowhere_in_a_fully_read_organization_exits_5(organization: Organization) -> None:
+    # Given every account can be read (STS refuses nothing) and none has the alias
+    result = run_cli(
+        "impact", "alias/nowhere", "--organization", "--regions", REGION, env=cli_env(organization.endpoint)
+    )
+
+    # Then the summary table is empty, the verdict says so, and the exit code is 5
+    assert result.returncode == 5, result.stderr
+    assert "alias/nowhere exists in none of them." in result.stdout
+    assert "Found in 0 of 4 account-regions read (4 accounts, 0 not searched)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            (
+                "impact",
+                "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "--organization",
+            ),
+            "names account 111111111111: use --account 111111111111",
+        ),
+        (("impact", ALIAS, "--organization", "--account", MANAGEMENT), "cannot be combined"),
+        (("impact", ALIAS, "--regions", REGION), "--regions needs --organization"),
+        (
+            ("impact", ALIAS, "--organization", "--max-workers", "33"),
+            "--max-workers must be between 1 and 32",
+        ),
+    ],
+)
+def test_bad_organization_impact_options_are_usage_errors(
+    organization: Organization, args: tuple[str, ...], message: str
+) -> None:
+    result = run_cli(*args, env=cli_env(organization.endpoint))
+    assert result.returncode == 2
+    assert message in result.stderr

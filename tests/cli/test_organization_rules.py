@@ -66,7 +66,7 @@ def test_a_regions_exit_code_is_the_single_account_audits(
 def test_the_progress_bar_draws_on_a_terminal() -> None:
     stream = io.StringIO()
     console = Console(file=stream, force_terminal=True, width=100)
-    with organization_progress(console) as tick:
+    with organization_progress(console, "Auditing the organization") as tick:
         tick(1, 4)
         tick(4, 4)
     assert "Auditing the organization" in stream.getvalue()

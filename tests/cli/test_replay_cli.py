@@ -25,7 +25,9 @@ def test_cloudtrail_log_file_replays_every_kms_record_in_dry_run(compliant: Acco
     log_file.write_text(json.dumps({"Records": [s3_record, _record(compliant.key_arn)]}))
 
     # When it is replayed against the account
-    result = run_cli("replay", str(log_file), "--json", env=cli_env(compliant.endpoint))
+    # (a budget a cold emulator answers within: the first call of each service loads its backend)
+    env = cli_env(compliant.endpoint, DISCOVERY_MAX_SECONDS="30")
+    result = run_cli("replay", str(log_file), "--json", env=env)
 
     # Then the KMS record becomes one alert document (in an array, as for any file), assessed in
     # dry-run and published nowhere

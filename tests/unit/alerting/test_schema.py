@@ -54,6 +54,7 @@ def test_write_mode_writes_every_schema(tmp_path: Path) -> None:
         "alert.schema.json",
         "cli-audit-organization.schema.json",
         "cli-audit.schema.json",
+        "cli-impact-organization.schema.json",
         "cli-impact.schema.json",
     ]
 
