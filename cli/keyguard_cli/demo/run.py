@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from keyguard_cli.demo.emulation import emulated_apis
+from keyguard_cli.demo.organization import OrganizationWorld, build_organization
 from keyguard_cli.demo.world import EVENTS_DIR, build_world, perform
 
 if TYPE_CHECKING:
@@ -55,18 +56,47 @@ def run_demo(event_name: str, mode: str = "off", region: str = "us-east-1") -> l
 
     with mock_aws(), emulated_apis():
         world = build_world(region)
-        os.environ["ALERT_TOPIC_ARN"] = world.topic_arn
-        os.environ["REMEDIATION_MODE"] = mode
-        from handlers import key_events
-        from shared.config import get_settings
-
-        get_settings.cache_clear()
-        key_events.default_responder.cache_clear()  # settings changed: a fresh "cold start"
         event = world.event(event_name)
         perform(world, event)
-        with contextlib.redirect_stdout(sys.stderr):  # the function's EMF metrics and logs
-            key_events.lambda_handler(event, DemoLambdaContext())
+        _handle(event, {"ALERT_TOPIC_ARN": world.topic_arn, "REMEDIATION_MODE": mode})
         return world.read_alerts()
+
+
+def run_organization_demo(
+    mode: str = "off", region: str = "us-east-1"
+) -> tuple[OrganizationWorld, list[dict[str, Any]]]:
+    """The hub and two member accounts inside moto: the payments account's ``ScheduleKeyDeletion``,
+    forwarded to the hub, through the handler in organization mode. Returns the organization (its
+    account ids, key and resources) and the SNS envelopes the hub's queue received."""
+    _demo_environment()
+    from moto import mock_aws
+
+    with mock_aws(), emulated_apis():
+        world = build_organization(region, remediation=mode != "off")
+        event = world.event()
+        world.perform(event)
+        _handle(
+            event,
+            {
+                "ALERT_TOPIC_ARN": world.topic_arn,
+                "REMEDIATION_MODE": mode,
+                "ORGANIZATION_ID": world.organization_id,
+                "FUNCTION_ROLE_ARN": world.function_role_arn,  # how the hub knows its own account
+            },
+        )
+        return world, world.read_alerts()
+
+
+def _handle(event: dict[str, Any], settings: dict[str, str]) -> None:
+    """One invocation of the real handler with the function's environment ``settings``."""
+    os.environ.update(settings)
+    from handlers import key_events
+    from shared.config import get_settings
+
+    get_settings.cache_clear()
+    key_events.default_responder.cache_clear()  # settings changed: a fresh "cold start"
+    with contextlib.redirect_stdout(sys.stderr):  # the function's EMF metrics and logs
+        key_events.lambda_handler(event, DemoLambdaContext())
 
 
 def _demo_environment() -> None:

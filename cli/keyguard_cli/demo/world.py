@@ -33,14 +33,7 @@ class World:
 
     def event(self, name: str) -> dict[str, Any]:
         """A sample from ``events/`` pointed at this world's key, account and region."""
-        text = (EVENTS_DIR / f"{name}.json").read_text()
-        text = (
-            text.replace(SAMPLE_KEY_ID, self.key_id)
-            .replace(SAMPLE_ACCOUNT, ACCOUNT)
-            .replace('"us-east-1"', f'"{self.region}"')
-            .replace(":us-east-1:", f":{self.region}:")
-        )
-        return json.loads(text)
+        return sample_event(name, account=ACCOUNT, key_id=self.key_id, region=self.region)
 
     def adopt(self, event: dict[str, Any]) -> dict[str, Any]:
         """Any KMS event pointed at this world: its key id becomes this world's key, its account ours.
@@ -76,21 +69,53 @@ class World:
 
     def read_alerts(self, sqs: Any | None = None, wait_seconds: int = 0) -> list[dict[str, Any]]:
         """Every SNS envelope waiting in the subscriber queue (and delete them)."""
-        sqs = sqs or boto3.client("sqs", region_name=self.region)
-        envelopes: list[dict[str, Any]] = []
-        while True:
-            response = sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=wait_seconds,
-                MessageAttributeNames=["All"],
-            )
-            messages = response.get("Messages", [])
-            if not messages:
-                return envelopes
-            for message in messages:
-                envelopes.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return read_alerts(self.queue_url, self.region, sqs, wait_seconds)
+
+
+def sample_event(name: str, *, account: str, key_id: str, region: str) -> dict[str, Any]:
+    """A sample from ``events/`` pointed at a key of ``account`` in ``region``."""
+    text = (EVENTS_DIR / f"{name}.json").read_text()
+    text = (
+        text.replace(SAMPLE_KEY_ID, key_id)
+        .replace(SAMPLE_ACCOUNT, account)
+        .replace('"us-east-1"', f'"{region}"')
+        .replace(":us-east-1:", f":{region}:")
+    )
+    return json.loads(text)
+
+
+def alert_channel(region: str) -> tuple[str, str]:
+    """The alert topic and the on-call SQS queue subscribed to it: (topic ARN, queue URL)."""
+    sns = boto3.client("sns", region_name=region)
+    sqs = boto3.client("sqs", region_name=region)
+    topic_arn = sns.create_topic(Name="kms-keyguard-alerts")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="oncall-alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return topic_arn, queue_url
+
+
+def read_alerts(
+    queue_url: str, region: str, sqs: Any | None = None, wait_seconds: int = 0
+) -> list[dict[str, Any]]:
+    """Every SNS envelope waiting in the subscriber queue ``queue_url`` (and delete them)."""
+    sqs = sqs or boto3.client("sqs", region_name=region)
+    envelopes: list[dict[str, Any]] = []
+    while True:
+        response = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            MessageAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return envelopes
+        for message in messages:
+            envelopes.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def build_world(region: str = "us-east-1", *, with_resources: bool = True, protect: bool = True) -> World:
@@ -112,15 +137,7 @@ def build_world(region: str = "us-east-1", *, with_resources: bool = True, prote
     other = kms.create_key(Description="Analytics scratch data")["KeyMetadata"]
     kms.create_alias(AliasName="alias/analytics", TargetKeyId=other["KeyId"])
 
-    sns = boto3.client("sns", region_name=region)
-    sqs = boto3.client("sqs", region_name=region)
-    topic_arn = sns.create_topic(Name="kms-keyguard-alerts")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="oncall-alerts")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-
+    topic_arn, queue_url = alert_channel(region)
     world = World(
         region=region,
         key_id=key["KeyId"],
