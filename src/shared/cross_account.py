@@ -40,9 +40,15 @@ ACTIONS: tuple[str, ...] = ("organizations:DescribeAccount",)
 # accounts of the organization; they are searched, concurrently, in the rest.
 HOME_SHARE = 0.6
 MAX_ACCOUNTS_AT_ONCE = 4
+# At most this many other accounts are searched for one alert. A key policy can name thousands of
+# accounts (32 KB of account ids in a condition, none of them checked by KMS), and every account
+# costs a membership read and an AssumeRole: padding the policy must not push the alert past its
+# deadline. The accounts named by both the key policy and a grant come first, then by id.
+MAX_ACCOUNTS_SEARCHED = 16
 # Membership rarely changes; an account's answer is kept this long (seconds).
 MEMBERSHIP_TTL = 3600.0
 OUTSIDER = "outside the organization: may use the key, not searched"
+TOO_MANY = "not searched: more accounts are named than are searched for one alert"
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -168,9 +174,11 @@ class CrossAccountSearch:
         if not named:
             complete = home.complete and policy_text is not None
             return home.model_copy(update={"unchecked": unchecked, "complete": complete})
+        ordered = sorted(named.items(), key=lambda entry: (-len(entry[1]), entry[0]))
+        chosen, skipped = ordered[:MAX_ACCOUNTS_SEARCHED], ordered[MAX_ACCOUNTS_SEARCHED:]
         foreign = KeyIdentity(identity.key_arn, related_arns=identity.related_arns, foreign=True)
-        with ThreadPoolExecutor(min(MAX_ACCOUNTS_AT_ONCE, len(named)), "cross-account") as pool:
-            searches = list(pool.map(partial(self._search, foreign, deadline), named.items()))
+        with ThreadPoolExecutor(min(MAX_ACCOUNTS_AT_ONCE, len(chosen)), "cross-account") as pool:
+            searches = list(pool.map(partial(self._search, foreign, deadline), chosen))
         items = list(home.items)
         counts = dict(home.counts)
         for _, section in searches:
@@ -181,6 +189,17 @@ class CrossAccountSearch:
         unchecked += [
             UncheckedFinder(finder=f"account {s.account}", reason=s.reason) for s in found if s.reason
         ]
+        if skipped:
+            reason = (
+                f"{len(skipped)} of the {len(named)} accounts named by the key policy or grants were not "
+                f"searched (at most {MAX_ACCOUNTS_SEARCHED} for one alert)"
+            )
+            unchecked.append(UncheckedFinder(finder="other accounts", reason=reason))
+            # listed up to the same bound: the count above covers the rest
+            found += [
+                AccountSearch(account=account, named_by=named_by, searched=False, reason=TOO_MANY)
+                for account, named_by in skipped[:MAX_ACCOUNTS_SEARCHED]
+            ]
         return home.model_copy(
             update={
                 "items": items,
@@ -188,7 +207,10 @@ class CrossAccountSearch:
                 "total": home.total + sum(s.found for s in found),
                 "unchecked": unchecked,
                 "accounts": found,
-                "complete": home.complete and policy_text is not None and not any(s.reason for s in found),
+                "complete": home.complete
+                and policy_text is not None
+                and not skipped
+                and not any(s.reason for s in found),
             }
         )
 
@@ -196,13 +218,13 @@ class CrossAccountSearch:
         self, identity: KeyIdentity, deadline: float, named: tuple[str, list[str]]
     ) -> tuple[AccountSearch, DependenciesSection | None]:
         account, named_by = named
+        if deadline - self.clock() <= 0:  # before any call: late accounts cost nothing
+            reason = "no time left to search it"
+            return AccountSearch(account=account, named_by=named_by, searched=False, reason=reason), None
         member, code = self.membership.of(account)
         if member is False:
             return AccountSearch(account=account, named_by=named_by, searched=False, reason=OUTSIDER), None
         unknown = f"; membership of the organization could not be read ({code})" if code else ""
-        if deadline - self.clock() <= 0:
-            reason = f"no time left to search it{unknown}"
-            return AccountSearch(account=account, named_by=named_by, searched=False, reason=reason), None
         try:
             clients = self.accounts.factory(account, self.settings.member_role_name, identity.region)
         except MemberRoleUnavailable as exc:

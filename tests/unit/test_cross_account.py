@@ -9,9 +9,19 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from shared.accounts import MemberAccounts
 from shared.aws import ClientFactory
-from shared.cross_account import Membership, grant_accounts, policy_accounts
-from shared.document import GrantItem
+from shared.config import Settings
+from shared.cross_account import (
+    MAX_ACCOUNTS_SEARCHED,
+    OUTSIDER,
+    TOO_MANY,
+    CrossAccountSearch,
+    Membership,
+    grant_accounts,
+    policy_accounts,
+)
+from shared.document import DependenciesSection, GrantItem
 from shared.keyref import KeyIdentity
 
 OWNER = "111122223333"
@@ -145,3 +155,71 @@ def test_membership_is_asked_again_after_an_hour(organizations: tuple[ClientFact
         now[0] += 3601
         assert membership.of(B) == (False, None)
         stub.assert_no_pending_responses()
+
+
+def padded_search(clients: ClientFactory, now: list[float]) -> CrossAccountSearch:
+    settings = Settings(
+        alert_topic_arn=f"arn:aws:sns:eu-west-1:{OWNER}:alerts", organization_id="o-abcdef1234"
+    )
+    clock = lambda: now[0]  # noqa: E731
+    return CrossAccountSearch(
+        settings, MemberAccounts(clients, clock=clock), Membership(clients, clock), clock
+    )
+
+
+def padding(count: int) -> list[str]:
+    return [f"9{n:011d}" for n in range(count)]
+
+
+def test_a_policy_padded_with_accounts_costs_a_bounded_number_of_calls_and_says_so(
+    organizations: tuple[ClientFactory, Any],
+) -> None:
+    # kms:CallerAccount values are not checked by KMS: thousands of accounts fit in a key policy
+    clients, client = organizations
+    named = padding(400)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:CallerAccount": named}},
+    }
+    # the account named by a grant as well as the policy is searched first, whatever its id
+    grant = GrantItem(grant_id="g1", grantee_principal=f"arn:aws:iam::{named[-1]}:role/exporter")
+    home = DependenciesSection(complete=True, total=0, grants=[grant])
+    first = [named[-1], *named[: MAX_ACCOUNTS_SEARCHED - 1]]
+    search = padded_search(clients, [0.0])
+    with Stubber(client) as stub:
+        for account in first:  # any further call fails the test: the stub has no answer for it
+            stub.add_client_error(
+                "describe_account", "AccountNotFoundException", expected_params={"AccountId": account}
+            )
+        result = search.extend(KeyIdentity(KEY), home, policy(statement), None, deadline=25.0)
+        stub.assert_no_pending_responses()
+    assert not result.complete
+    listed = {a.account: a for a in result.accounts}
+    assert [a.account for a in result.accounts[:MAX_ACCOUNTS_SEARCHED]] == first
+    assert all(listed[account].reason == OUTSIDER for account in first)
+    assert len(result.accounts) == 2 * MAX_ACCOUNTS_SEARCHED  # the rest counted, not listed
+    assert {a.reason for a in result.accounts[MAX_ACCOUNTS_SEARCHED:]} == {TOO_MANY}
+    (summary,) = [u for u in result.unchecked if u.finder == "other accounts"]
+    assert summary.reason.startswith(f"{400 - MAX_ACCOUNTS_SEARCHED} of the 400 accounts")
+
+
+def test_accounts_left_when_time_is_up_cost_no_call(organizations: tuple[ClientFactory, Any]) -> None:
+    clients, client = organizations
+    statement = {"Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{B}:root", C]}, "Action": "kms:*"}
+    search = padded_search(clients, [30.0])
+    with Stubber(client):  # no answers: a membership read would raise
+        result = search.extend(
+            KeyIdentity(KEY),
+            DependenciesSection(complete=True, total=0),
+            policy(statement),
+            None,
+            deadline=25.0,
+        )
+    assert not result.complete
+    assert [(a.account, a.searched, a.reason) for a in result.accounts] == [
+        (B, False, "no time left to search it"),
+        (C, False, "no time left to search it"),
+    ]
