@@ -87,7 +87,7 @@ def run_impact(
         return search_key(ctx, snapshot, key_ref, timeout=timeout, workers=workers)
 
     result = wrap(work) if wrap else work()
-    _raise_if_unreadable(result.snapshot, reference, key_region)
+    raise_if_unreadable(result.snapshot, reference, key_region)
     return result
 
 
@@ -105,7 +105,8 @@ def search_key(
     return ImpactResult(ImpactDocument(key=key, dependencies=dependencies), snapshot)
 
 
-def _raise_if_unreadable(snapshot: KeySnapshot, reference: str, region: str) -> None:
+def raise_if_unreadable(snapshot: KeySnapshot, reference: str, region: str) -> None:
+    """Why the key could not be read, as the command's exit code (``KEY_NOT_FOUND``: not there)."""
     code = snapshot.unavailable.get("describe")
     if snapshot.readable or code is None:
         return

@@ -22,13 +22,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from keyguard_cli.errors import CliError, ExitCode, worst
-from keyguard_cli.impact import ImpactDocument, ImpactResult, check_reference, search_key
+from keyguard_cli.impact import (
+    ImpactDocument,
+    ImpactResult,
+    check_reference,
+    raise_if_unreadable,
+    search_key,
+)
 from keyguard_cli.organization import Member, OrganizationWalk, Prepared
 from keyguard_cli.session import AwsContext
 from shared.key_inventory import KeyInventory
 from shared.keyref import parse_key_reference
 
-NOT_FOUND_CODES = frozenset({"NotFoundException", "NotFound"})
 ImpactResultName = Literal["DEPENDENCIES", "NONE FOUND", "INCOMPLETE", "NOT SEARCHED"]
 
 
@@ -199,12 +204,10 @@ class OrganizationImpactSearch(OrganizationWalk):
         ref = parse_key_reference(self.reference)
         key_ref = (ref.arn(account, region) if ref else None) or self.reference
         snapshot = KeyInventory(ctx.clients).read(key_ref, region)
-        code = snapshot.unavailable.get("describe")
-        if not snapshot.readable and code in NOT_FOUND_CODES:
-            return None
-        if not snapshot.readable:
-            return CliError(ExitCode.ACCESS_DENIED if "Denied" in (code or "") else ExitCode.AWS_UNAVAILABLE,
-                            f"the key could not be read: kms:DescribeKey ({code})")  # fmt: skip
+        try:  # read as `keyguard impact` reads it; "not found" here means "not in this place"
+            raise_if_unreadable(snapshot, key_ref, region)
+        except CliError as exc:
+            return None if exc.code is ExitCode.KEY_NOT_FOUND else exc
         return search_key(ctx, snapshot, key_ref, timeout=self.timeout, workers=self.workers)
 
     def _assemble(

@@ -464,6 +464,34 @@ def test_a_key_found_nowhere_in_a_fully_read_organization_exits_5(organization: 
     assert "Found in 0 of 4 account-regions read (4 accounts, 0 not searched)" in result.stdout
 
 
+def test_a_place_where_the_key_cannot_be_described_is_not_searched_and_not_called_absent(
+    organization: Organization,
+) -> None:
+    # Given KMS refuses DescribeKey everywhere (a key policy that shuts the member role out)
+    with aws_refuses("before-call.kms.DescribeKey", "AccessDeniedException", 400, lambda _: True):
+        result = run_cli(
+            "impact",
+            ALIAS,
+            "--organization",
+            "--regions",
+            REGION,
+            "--json",
+            env=cli_env(organization.endpoint),
+        )
+
+    # Then each place is a row saying so, read as `keyguard impact` reads it, and the exit code is
+    # "access denied", never "found nowhere"
+    report = json.loads(result.stdout)
+    rows = [row for row in report["rows"] if row["region"] == REGION]
+    assert len(rows) == len(report["rows"]) == 4  # every account (STS refuses nothing here)
+    assert {row["result"] for row in rows} == {"NOT SEARCHED"}
+    assert all(
+        row["detail"].startswith(f"access denied: kms:DescribeKey on arn:aws:kms:{REGION}:") for row in rows
+    )
+    assert report["summary"]["keys_found"] == 0
+    assert result.returncode == report["exit_code"] == 7, result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
